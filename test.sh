@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: lint and type checks, backend tests, frontend checks and tests.
+# Works on a fresh machine: installs uv (via pip) and the project's packages when missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+
+echo "== backend: ruff, mypy, pytest"
+(cd backend && uv run ruff check . && uv run ruff format --check . && uv run mypy)
+(cd backend && uv run pytest -q "$@")
+
+echo "== frontend: tsc"
+(cd frontend && npx tsc --noEmit)
