@@ -1,0 +1,350 @@
+"""AbsoluteTickEngine: owns the per-tick arrays and the order table, calls the kernels.
+
+The engine maps prices to ``n_ticks`` absolute slots around an anchor tick and keeps, per slot,
+the book depth and the pressure/vacuum mechanics of SPEC 4-5. Event loops run in numba kernels
+(``kernels.py``); this class validates inputs, owns state, raises errors the kernels flag, logs
+rate-limited warnings, and exports/imports the complete state for caches and seeking.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BookIntegrityError, OutOfRangePriceError
+from . import kernels as K
+
+logger = logging.getLogger(__name__)
+
+OUT_OF_RANGE_WARN_EVERY = 10_000
+"""Tolerant mode logs the first out-of-range price and then one warning per this many."""
+
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BookTop:
+    """Top of book and spot at one instant (price_int units; 0 where absent)."""
+
+    best_bid_price_int: int
+    best_ask_price_int: int
+    spot_ref_price_int: int
+    mid_price: float
+    book_valid: bool
+
+
+class AbsoluteTickEngine:
+    """Absolute-price-tick order-book engine with per-tick pressure/vacuum mechanics.
+
+    Args:
+        n_ticks: grid slots (``n_absolute_ticks``).
+        tick_int: price_int units per slot.
+        anchor_tick_idx: explicit anchor tick (core path); ``None`` to anchor from the first
+            valid BBO (serve path) when ``auto_anchor_from_bbo`` is true.
+        fail_on_out_of_range: raise OutOfRangePriceError instead of skipping such prices.
+        fix_reference_defects: apply the documented fixes of the reference's known defects
+            (FEATURES.md, "Deviations"); off by default for parity.
+        order_capacity: initial order table capacity (grows automatically).
+    """
+
+    def __init__(
+        self,
+        n_ticks: int,
+        tick_int: int,
+        *,
+        anchor_tick_idx: int | None = None,
+        auto_anchor_from_bbo: bool = True,
+        fail_on_out_of_range: bool = False,
+        fix_reference_defects: bool = False,
+        order_capacity: int = 1 << 17,
+    ) -> None:
+        if n_ticks < 3:
+            raise ValueError(f"n_ticks must be >= 3, got {n_ticks}")
+        if tick_int <= 0:
+            raise ValueError(f"tick_int must be > 0, got {tick_int}")
+        self.n_ticks = n_ticks
+        self.tick_int = tick_int
+        self.F = np.zeros((K.N_FIELDS, n_ticks), dtype=np.float64)
+        self.TT = np.zeros(n_ticks, dtype=np.int64)  # last update ts per tick (ns)
+        self.TE = np.zeros(n_ticks, dtype=np.int64)  # last event id per tick
+        self.D = np.zeros((2, n_ticks), dtype=np.int64)  # bid/ask depth per tick
+        self.S = np.zeros(K.N_SCALARS, dtype=np.int64)
+        self.S[K.S_ANCHOR] = -1
+        self.S[K.S_BB_IDX] = -1
+        self.S[K.S_BA_IDX] = -1
+        self.S[K.S_AUTO_ANCHOR] = int(auto_anchor_from_bbo)
+        self.S[K.S_FAIL_OOR] = int(fail_on_out_of_range)
+        self.S[K.S_FIX] = int(fix_reference_defects)
+        self.S[K.S_N] = n_ticks
+        self.S[K.S_TICK] = tick_int
+        self._alloc_table(_pow2_at_least(order_capacity))
+        self._active = np.empty(n_ticks, dtype=np.int64)
+        self._oor_logged = 0
+        if anchor_tick_idx is not None:
+            self.set_anchor(anchor_tick_idx)
+
+    # -- order table -------------------------------------------------------------------------
+    def _alloc_table(self, capacity: int) -> None:
+        if capacity > 1 << 24:
+            raise BookIntegrityError(f"order table would exceed {1 << 24} slots")
+        self.OK = np.zeros(capacity, dtype=np.uint64)
+        self.OV = np.zeros((4, capacity), dtype=np.int64)
+        self.OU = np.zeros(capacity, dtype=np.uint8)
+        self.S[K.S_MASK] = capacity - 1
+        self.S[K.S_N_ORDERS] = 0
+
+    def _grow_table(self) -> None:
+        used = np.flatnonzero(self.OU)
+        keys, vals = self.OK[used].copy(), self.OV[:, used].copy()
+        self._alloc_table(self.OK.size * 2)
+        K.table_put_many(self.OK, self.OV, self.OU, self.S, keys, vals)
+
+    def _ensure_capacity(self, upcoming: int) -> None:
+        limit = self.OK.size - self.OK.size // 4
+        while self.S[K.S_N_ORDERS] + upcoming >= limit:
+            self._grow_table()
+            limit = self.OK.size - self.OK.size // 4
+
+    # -- error and warning plumbing -------------------------------------------------------------
+    def _check(self) -> None:
+        oor = int(self.S[K.S_OOR])
+        if oor > self._oor_logged and (
+            self._oor_logged == 0 or oor // OUT_OF_RANGE_WARN_EVERY > self._oor_logged // OUT_OF_RANGE_WARN_EVERY
+        ):
+            logger.warning(
+                "%d price(s) so far map outside the %d-tick grid and were skipped from depth "
+                "(latest price_int=%d, anchor tick=%d, grid ticks %d..%d)",
+                oor,
+                self.n_ticks,
+                int(self.S[K.S_OOR_PRICE]),
+                self.anchor_tick_idx,
+                *self.grid_tick_range(),
+            )
+            self._oor_logged = oor
+        code = int(self.S[K.S_ERROR])
+        if code == K.ERR_NONE:
+            return
+        self.S[K.S_ERROR] = K.ERR_NONE
+        if code == K.ERR_OUT_OF_RANGE:
+            lo, hi = self.grid_tick_range()
+            price = int(self.S[K.S_ERROR_A])
+            raise OutOfRangePriceError(
+                f"price_int {price} (tick {round(price / self.tick_int)}) maps outside the grid: "
+                f"anchor tick {self.anchor_tick_idx}, grid ticks {lo}..{hi} "
+                f"({self.n_ticks} slots of {self.tick_int} price units); rerun without "
+                "fail_on_out_of_range to skip such prices"
+            )
+        if code == K.ERR_DEPTH_UNDERFLOW:
+            raise BookIntegrityError(
+                f"depth underflow at slot {int(self.S[K.S_ERROR_A])} "
+                f"(delta {int(self.S[K.S_ERROR_B])}): the order stream is inconsistent"
+            )
+        raise BookIntegrityError(f"engine kernel error code {code}")
+
+    # -- anchoring ---------------------------------------------------------------------------
+    def set_anchor(self, anchor_tick_idx: int) -> None:
+        """Set the anchor tick explicitly (core path) and rebuild depth from the orders."""
+        if anchor_tick_idx < 0:
+            raise ValueError(f"anchor_tick_idx must be >= 0, got {anchor_tick_idx}")
+        self.S[K.S_ANCHOR] = anchor_tick_idx
+        K.rebuild_depth(self.D, self.OV, self.OU, self.S)
+        self._check()
+
+    def reanchor_to_grid_bbo(self) -> bool:
+        """Re-anchor on the current (grid) BBO mid and rebuild depth; False if a side is empty."""
+        bb, ba = int(self.S[K.S_BB]), int(self.S[K.S_BA])
+        if bb <= 0 or ba <= 0:
+            return False
+        self.set_anchor(int(K.anchor_tick_from_bbo(bb, ba, self.tick_int)))
+        return True
+
+    def soft_reanchor_to_order_book_bbo(self) -> bool:
+        """Re-anchor on the raw order-book BBO, reset per-tick state, sync rest_depth (core)."""
+        bb, ba = K.raw_bbo_from_orders(self.OV, self.OU, self.S)
+        if bb <= 0 or ba <= 0:
+            return False
+        self.S[K.S_BB], self.S[K.S_BA] = bb, ba
+        self.set_anchor(int(K.anchor_tick_from_bbo(bb, ba, self.tick_int)))
+        self.reset_tick_state()
+        self.sync_rest_depth()
+        return True
+
+    def reset_tick_state(self) -> None:
+        """Zero every per-tick mechanics array, timestamp and last_event_id."""
+        self.F[:] = 0.0
+        self.TT[:] = 0
+        self.TE[:] = 0
+
+    def sync_rest_depth(self) -> None:
+        """rest_depth of every tick := bid + ask depth."""
+        K.sync_rest_depth(self.F, self.D, self.S)
+
+    # -- event processing ----------------------------------------------------------------------
+    def apply_book_only(self, events: np.ndarray, start: int, stop: int, stop_ts: int) -> int:
+        """Book-only processing of events[start:stop] until ts >= stop_ts; returns next index."""
+        i = start
+        while True:
+            self._ensure_capacity(min(stop - i, 1 << 16))
+            j = K.run_book_only(
+                events, i, min(stop, i + (1 << 16)), stop_ts, self.D, self.OK, self.OV, self.OU, self.S
+            )
+            self._check()
+            if j < min(stop, i + (1 << 16)) or j >= stop:
+                return j
+            i = j
+
+    def run_until(
+        self,
+        events: np.ndarray,
+        start: int,
+        stop: int,
+        *,
+        skip_before: int,
+        warm_before: int,
+        bin_end: int,
+    ) -> tuple[int, int]:
+        """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``."""
+        i, counted = start, 0
+        while True:
+            chunk_stop = min(stop, i + (1 << 16))
+            self._ensure_capacity(chunk_stop - i)
+            j, c = K.run_until_bin_end(
+                events, i, chunk_stop, skip_before, warm_before, bin_end,
+                self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S,
+            )  # fmt: skip
+            counted += c
+            self._check()
+            if j < chunk_stop or j >= stop:
+                return j, counted
+            i = j
+
+    def advance_time(self, ts_ns: int) -> None:
+        """Passive time advance of every active tick to ``ts_ns`` (SPEC 5, 11.5).
+
+        The exponentials are NumPy's vectorised ``np.exp`` over the active ticks, exactly as
+        the reference computes them (libm ``exp`` differs from it in the last bit).
+        """
+        if ts_ns <= 0:
+            return
+        m = K.active_ticks(self.TT, ts_ns, self._active)
+        if m == 0:
+            return
+        idx = self._active[:m]
+        dt = (ts_ns - self.TT[idx]).astype(np.float64) / 1e9
+        rest_decay = np.exp(-dt / K.TAU_REST_DECAY)
+        alpha_v = 1.0 - np.exp(-dt / K.TAU_V)
+        alpha_a = 1.0 - np.exp(-dt / K.TAU_A)
+        alpha_j = 1.0 - np.exp(-dt / K.TAU_J)
+        K.passive_advance_apply(
+            self.F, self.TT, idx, dt, rest_decay, alpha_a, alpha_j,
+            1.0 - alpha_v, 1.0 - alpha_a, 1.0 - alpha_j, ts_ns,
+        )  # fmt: skip
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def anchor_tick_idx(self) -> int:
+        """Absolute tick of the grid centre slot (n_ticks // 2); -1 until anchored."""
+        return int(self.S[K.S_ANCHOR])
+
+    @property
+    def event_count(self) -> int:
+        """Records processed so far (the global event id counter)."""
+        return int(self.S[K.S_EVENTS])
+
+    @property
+    def order_count(self) -> int:
+        return int(self.S[K.S_N_ORDERS])
+
+    @property
+    def out_of_range_count(self) -> int:
+        return int(self.S[K.S_OOR])
+
+    @property
+    def unknown_order_count(self) -> int:
+        """C/M/F records whose order id was not in the book."""
+        return int(self.S[K.S_UNKNOWN])
+
+    @property
+    def book_valid(self) -> bool:
+        return bool(self.S[K.S_BOOK_VALID])
+
+    def grid_tick_range(self) -> tuple[int, int]:
+        """(first, last) absolute tick covered by the grid (anchor - n//2 .. + n - 1)."""
+        start = self.anchor_tick_idx - self.n_ticks // 2
+        return start, start + self.n_ticks - 1
+
+    def top(self) -> BookTop:
+        """Best bid/ask, spot (tick-rounded mid, half up) and mid in dollars (SPEC 4)."""
+        bb, ba = int(self.S[K.S_BB]), int(self.S[K.S_BA])
+        spot, mid = 0, 0.0
+        if bb > 0 and ba > 0:
+            spot = int(math.floor((bb + ba) / 2.0 / self.tick_int + 0.5)) * self.tick_int
+            mid = (bb + ba) * 0.5 * K.PRICE_SCALE
+        return BookTop(bb, ba, spot, mid, self.book_valid)
+
+    def price_to_idx(self, price_int: int) -> int:
+        """Grid slot of a price, or -1."""
+        return int(K.price_to_idx(self.S, price_int))
+
+    def field(self, name: str) -> np.ndarray:
+        """A per-tick float array by wire name (a view; do not modify)."""
+        return self.F[K.FIELD_NAMES.index(name)]
+
+    @property
+    def depth_bid(self) -> np.ndarray:
+        return self.D[0]
+
+    @property
+    def depth_ask(self) -> np.ndarray:
+        return self.D[1]
+
+    def orders(self) -> dict[int, tuple[int, int, int]]:
+        """order_id -> (side code, price_int, qty); for tests and diagnostics."""
+        used = np.flatnonzero(self.OU)
+        return {
+            int(self.OK[s]): (int(self.OV[0, s]), int(self.OV[1, s]), int(self.OV[2, s]))
+            for s in used
+        }
+
+    # -- state export/import (book cache, checkpoints) ------------------------------------------
+    def export_state(self) -> dict[str, np.ndarray]:
+        """Complete engine state as arrays (copies); ``import_state`` restores it exactly."""
+        used = np.flatnonzero(self.OU)
+        return {
+            "version": np.array([_STATE_VERSION, self.n_ticks, self.tick_int], dtype=np.int64),
+            "S": self.S.copy(),
+            "F": self.F.copy(),
+            "TT": self.TT.copy(),
+            "TE": self.TE.copy(),
+            "D": self.D.copy(),
+            "order_keys": self.OK[used].copy(),
+            "order_vals": self.OV[:, used].copy(),
+        }
+
+    def import_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a state produced by ``export_state`` (same n_ticks and tick_int)."""
+        version = state["version"]
+        if int(version[0]) != _STATE_VERSION or int(version[1]) != self.n_ticks or int(
+            version[2]
+        ) != self.tick_int:
+            raise ValueError(
+                f"engine state {version.tolist()} does not fit this engine "
+                f"(version {_STATE_VERSION}, n_ticks {self.n_ticks}, tick_int {self.tick_int})"
+            )
+        keys, vals = state["order_keys"], state["order_vals"]
+        self._alloc_table(_pow2_at_least(max(1 << 17, 2 * keys.size)))
+        self.S[:] = state["S"]
+        self.S[K.S_MASK] = self.OK.size - 1
+        self.S[K.S_N_ORDERS] = 0
+        K.table_put_many(self.OK, self.OV, self.OU, self.S, keys, np.ascontiguousarray(vals))
+        self.F[:] = state["F"]
+        self.TT[:] = state["TT"]
+        self.TE[:] = state["TE"]
+        self.D[:] = state["D"]
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(4, (n - 1).bit_length())

@@ -1,0 +1,725 @@
+"""Numba kernels of the AbsoluteTickEngine: order table, book, per-tick mechanics.
+
+All state lives in a handful of NumPy arrays owned by ``AbsoluteTickEngine`` (see ``engine.py``),
+so the kernels are plain functions and the whole state can be exported/imported as arrays.
+
+Arithmetic mirrors the reference system operation by operation (SPEC 5 and 11): per-event
+exponentials are libm ``exp`` (``math.exp``, as in the reference), additions are evaluated in the
+same order, and no fused multiply-add is allowed (numba does not contract without fastmath).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ..events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_CLEAR,
+    ACTION_FILL,
+    ACTION_MODIFY,
+    F_LAST,
+    F_SNAPSHOT,
+    SIDE_ASK,
+    SIDE_BID,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Constants (SPEC 5)
+# ---------------------------------------------------------------------------------------------
+TAU_V = 2.0  # velocity EMA time constant, s
+TAU_A = 5.0  # acceleration EMA time constant, s
+TAU_J = 10.0  # jerk EMA time constant, s
+TAU_REST_DECAY = 30.0  # mass decay time constant, s
+C1_V_ADD = 1.0
+C2_V_REST_POS = 0.5
+C3_A_ADD = 0.3
+C4_V_PULL = 1.0
+C5_V_FILL = 1.5
+C6_V_REST_NEG = 0.5
+C7_A_PULL = 0.3
+
+# Rows of the per-tick float state ``F`` (shape (N_FIELDS, n_ticks)), in wire order.
+ADD_MASS, PULL_MASS, FILL_MASS, REST_DEPTH = 0, 1, 2, 3
+V_ADD, V_PULL, V_FILL, V_REST = 4, 5, 6, 7
+A_ADD, A_PULL, A_FILL, A_REST = 8, 9, 10, 11
+J_ADD, J_PULL, J_FILL, J_REST = 12, 13, 14, 15
+PRESSURE, VACUUM = 16, 17
+N_FIELDS = 18
+FIELD_NAMES = (
+    "add_mass",
+    "pull_mass",
+    "fill_mass",
+    "rest_depth",
+    "v_add",
+    "v_pull",
+    "v_fill",
+    "v_rest_depth",
+    "a_add",
+    "a_pull",
+    "a_fill",
+    "a_rest_depth",
+    "j_add",
+    "j_pull",
+    "j_fill",
+    "j_rest_depth",
+    "pressure_variant",
+    "vacuum_variant",
+)
+
+# Slots of the int64 scalar vector ``S``.
+S_ANCHOR = 0  # absolute tick of the grid centre, -1 until set
+S_BB_IDX = 1  # best bid slot (-1: none or not on grid)
+S_BA_IDX = 2  # best ask slot
+S_BB = 3  # best bid price_int (0: none)
+S_BA = 4  # best ask price_int (0: none)
+S_EVENTS = 5  # global event counter (event ids)
+S_BOOK_VALID = 6
+S_SNAPSHOT = 7  # a snapshot (R with F_SNAPSHOT) is in progress
+S_N_ORDERS = 8
+S_OOR = 9  # prices skipped because they map outside the grid
+S_OOR_PRICE = 10  # the latest such price
+S_ERROR = 11  # ERR_* code set by a kernel; the caller raises
+S_ERROR_A = 12  # error detail (price or slot)
+S_ERROR_B = 13  # error detail (delta)
+S_AUTO_ANCHOR = 14  # 1: anchor from the first valid BBO
+S_FAIL_OOR = 15  # 1: out-of-range price is an error
+S_FIX = 16  # 1: apply the documented fixes of the reference's defects
+S_N = 17  # n_ticks
+S_TICK = 18  # tick_int
+S_MASK = 19  # order table capacity - 1 (capacity is a power of two)
+S_UNKNOWN = 20  # C/M/F records whose order id was not in the book
+N_SCALARS = 21
+
+ERR_NONE = 0
+ERR_OUT_OF_RANGE = 1
+ERR_DEPTH_UNDERFLOW = 2
+ERR_TABLE_FULL = 3
+
+# Columns of the order table value array ``OV`` (shape (4, capacity)).
+O_SIDE, O_PRICE, O_QTY, O_IDX = 0, 1, 2, 3
+
+PRICE_SCALE = 1e-9  # the reference's constant for mid_price
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Order table: open addressing, linear probing, backward-shift deletion (no tombstones)
+# ---------------------------------------------------------------------------------------------
+@_jit
+def _slot_of(key, mask):
+    return np.int64((np.uint64(key) * _HASH_MULT) >> np.uint64(40)) & mask
+
+
+@_jit
+def table_find(OK, OU, S, key):
+    """Slot holding ``key`` or -1."""
+    mask = S[S_MASK]
+    s = _slot_of(key, mask)
+    while OU[s]:
+        if OK[s] == key:
+            return s
+        s = (s + 1) & mask
+    return -1
+
+
+@_jit
+def table_put(OK, OV, OU, S, key, side, price, qty, idx):
+    """Insert or overwrite ``key``; returns the slot, or -1 when the table is full."""
+    mask = S[S_MASK]
+    s = _slot_of(key, mask)
+    while OU[s]:
+        if OK[s] == key:
+            break
+        s = (s + 1) & mask
+    else:
+        if S[S_N_ORDERS] >= (mask + 1) - (mask + 1) // 4:
+            S[S_ERROR] = ERR_TABLE_FULL
+            return -1
+        OU[s] = 1
+        OK[s] = key
+        S[S_N_ORDERS] += 1
+    OV[O_SIDE, s] = side
+    OV[O_PRICE, s] = price
+    OV[O_QTY, s] = qty
+    OV[O_IDX, s] = idx
+    return s
+
+
+@_jit
+def table_delete(OK, OV, OU, S, s):
+    """Remove the entry at slot ``s`` keeping every probe chain intact."""
+    mask = S[S_MASK]
+    OU[s] = 0
+    S[S_N_ORDERS] -= 1
+    j = s
+    while True:
+        j = (j + 1) & mask
+        if not OU[j]:
+            return
+        home = _slot_of(OK[j], mask)
+        # Move j back to the hole s if its home is not cyclically within (s, j].
+        if (j > s and (home <= s or home > j)) or (j < s and (home <= s and home > j)):
+            OK[s] = OK[j]
+            for c in range(4):
+                OV[c, s] = OV[c, j]
+            OU[s] = 1
+            OU[j] = 0
+            s = j
+
+
+@_jit
+def table_put_many(OK, OV, OU, S, keys, vals):
+    """Insert many entries (state import); stops early when the table is full."""
+    for j in range(keys.size):
+        if table_put(OK, OV, OU, S, keys[j], vals[0, j], vals[1, j], vals[2, j], vals[3, j]) < 0:
+            return
+
+
+@_jit
+def table_clear(OU, S):
+    OU[:] = 0
+    S[S_N_ORDERS] = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid mapping and BBO
+# ---------------------------------------------------------------------------------------------
+@_jit
+def price_to_idx(S, price):
+    """Grid slot of ``price`` (round-half-even of price/tick_int), or -1 (no anchor/off grid)."""
+    anchor = S[S_ANCHOR]
+    if anchor < 0:
+        return -1
+    n = S[S_N]
+    idx = np.int64(np.rint(np.float64(price) / np.float64(S[S_TICK]))) - anchor + n // 2
+    if 0 <= idx < n:
+        return idx
+    return -1
+
+
+@_jit
+def idx_to_price(S, idx):
+    if idx < 0 or S[S_ANCHOR] < 0:
+        return 0
+    return (S[S_ANCHOR] - S[S_N] // 2 + idx) * S[S_TICK]
+
+
+@_jit
+def _note_out_of_range(S, price):
+    S[S_OOR] += 1
+    S[S_OOR_PRICE] = price
+    if S[S_FAIL_OOR] and S[S_ERROR] == ERR_NONE:
+        S[S_ERROR] = ERR_OUT_OF_RANGE
+        S[S_ERROR_A] = price
+
+
+@_jit
+def _recompute_best_from_depth(S, D):
+    n = S[S_N]
+    bb = -1
+    for i in range(n - 1, -1, -1):
+        if D[0, i] > 0:
+            bb = i
+            break
+    ba = -1
+    for i in range(n):
+        if D[1, i] > 0:
+            ba = i
+            break
+    S[S_BB_IDX] = bb
+    S[S_BA_IDX] = ba
+    S[S_BB] = idx_to_price(S, bb) if bb >= 0 else 0
+    S[S_BA] = idx_to_price(S, ba) if ba >= 0 else 0
+
+
+@_jit
+def raw_bbo_from_orders(OV, OU, S):
+    """Best bid/ask from raw order prices, ignoring the grid (side N counts for neither)."""
+    bb = 0
+    ba = 0
+    for s in range(OU.size):
+        if OU[s] and OV[O_QTY, s] > 0:
+            side = OV[O_SIDE, s]
+            p = OV[O_PRICE, s]
+            if side == SIDE_BID:
+                if p > bb:
+                    bb = p
+            elif side == SIDE_ASK and (ba == 0 or p < ba):
+                ba = p
+    return bb, ba
+
+
+@_jit
+def _recompute_provisional_bbo(OV, OU, S):
+    bb, ba = raw_bbo_from_orders(OV, OU, S)
+    S[S_BB_IDX] = -1
+    S[S_BA_IDX] = -1
+    S[S_BB] = bb
+    S[S_BA] = ba
+
+
+@_jit
+def rebuild_depth(D, OV, OU, S):
+    """Recompute every order's slot and the depth arrays under the current anchor."""
+    D[:, :] = 0
+    S[S_BB_IDX] = -1
+    S[S_BA_IDX] = -1
+    S[S_BB] = 0
+    S[S_BA] = 0
+    if S[S_ANCHOR] < 0:
+        for s in range(OU.size):
+            if OU[s]:
+                OV[O_IDX, s] = -1
+        _recompute_provisional_bbo(OV, OU, S)
+        return
+    for s in range(OU.size):
+        if not OU[s]:
+            continue
+        idx = price_to_idx(S, OV[O_PRICE, s])
+        OV[O_IDX, s] = idx
+        if idx < 0:
+            _note_out_of_range(S, OV[O_PRICE, s])
+            continue
+        side = 0 if OV[O_SIDE, s] == SIDE_BID else 1
+        D[side, idx] += OV[O_QTY, s]
+    _recompute_best_from_depth(S, D)
+
+
+@_jit
+def _apply_depth_delta(D, S, side, idx, delta):
+    if delta == 0 or idx < 0:
+        return
+    row = 0 if side == SIDE_BID else 1
+    cur = D[row, idx]
+    new = cur + delta
+    if new < 0:
+        if S[S_ERROR] == ERR_NONE:
+            S[S_ERROR] = ERR_DEPTH_UNDERFLOW
+            S[S_ERROR_A] = idx
+            S[S_ERROR_B] = delta
+        new = 0
+    D[row, idx] = new
+    n = S[S_N]
+    if row == 0:
+        best = S[S_BB_IDX]
+        if new > 0 and (best < 0 or idx > best):
+            S[S_BB_IDX] = idx
+            S[S_BB] = idx_to_price(S, idx)
+        elif cur > 0 and new == 0 and idx == best:
+            i = min(max(idx, 0), n - 1)
+            while i >= 0 and D[0, i] <= 0:
+                i -= 1
+            S[S_BB_IDX] = i
+            S[S_BB] = idx_to_price(S, i) if i >= 0 else 0
+    else:
+        best = S[S_BA_IDX]
+        if new > 0 and (best < 0 or idx < best):
+            S[S_BA_IDX] = idx
+            S[S_BA] = idx_to_price(S, idx)
+        elif cur > 0 and new == 0 and idx == best:
+            i = min(max(idx, 0), n - 1)
+            while i < n and D[1, i] <= 0:
+                i += 1
+            if i >= n:
+                i = -1
+            S[S_BA_IDX] = i
+            S[S_BA] = idx_to_price(S, i) if i >= 0 else 0
+
+
+@_jit
+def anchor_tick_from_bbo(bb, ba, tick):
+    """floor(mid/tick + 0.5), computed as the reference does."""
+    return np.int64(math.floor(np.float64(bb + ba) / (2.0 * np.float64(tick)) + 0.5))
+
+
+@_jit
+def _try_set_anchor(D, OV, OU, S):
+    """Anchor at the first moment both sides have a price; returns True when it was just set."""
+    if S[S_ANCHOR] >= 0 or not S[S_AUTO_ANCHOR]:
+        return False
+    if S[S_FIX] and S[S_SNAPSHOT]:
+        return False  # fix: never anchor on a partial snapshot
+    if S[S_BB] > 0 and S[S_BA] > 0:
+        S[S_ANCHOR] = anchor_tick_from_bbo(S[S_BB], S[S_BA], S[S_TICK])
+        rebuild_depth(D, OV, OU, S)
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Book operations (the reference's semantics, including its quirks; see SPEC 11)
+# ---------------------------------------------------------------------------------------------
+@_jit
+def _add_order(D, OK, OV, OU, S, side, price, size, oid):
+    idx = price_to_idx(S, price)
+    if idx < 0 and S[S_ANCHOR] >= 0:
+        _note_out_of_range(S, price)
+    # A duplicate add overwrites the entry and leaves the old depth in place, like the reference.
+    table_put(OK, OV, OU, S, oid, side, price, size, idx)
+    if idx >= 0:
+        _apply_depth_delta(D, S, side, idx, size)
+    elif S[S_ANCHOR] < 0:
+        if side == SIDE_BID:
+            if price > S[S_BB]:
+                S[S_BB] = price
+        elif S[S_BA] == 0 or price < S[S_BA]:
+            S[S_BA] = price
+    return idx
+
+
+@_jit
+def _remove_order(D, OK, OV, OU, S, s):
+    """Cancel the order at slot s (its remaining quantity leaves the book)."""
+    idx = OV[O_IDX, s]
+    if idx >= 0:
+        _apply_depth_delta(D, S, OV[O_SIDE, s], idx, -OV[O_QTY, s])
+    table_delete(OK, OV, OU, S, s)
+    if idx < 0 and S[S_ANCHOR] < 0:
+        _recompute_provisional_bbo(OV, OU, S)
+
+
+@_jit
+def _modify_order(D, OK, OV, OU, S, s, side, price, size, oid):
+    """Pull the old order (if any) and insert the new one; returns the new slot index."""
+    if s >= 0:
+        old_idx = OV[O_IDX, s]
+        if old_idx >= 0:
+            _apply_depth_delta(D, S, OV[O_SIDE, s], old_idx, -OV[O_QTY, s])
+        table_delete(OK, OV, OU, S, s)
+    idx = price_to_idx(S, price)
+    if idx < 0 and S[S_ANCHOR] >= 0:
+        _note_out_of_range(S, price)
+    table_put(OK, OV, OU, S, oid, side, price, size, idx)
+    if idx >= 0:
+        _apply_depth_delta(D, S, side, idx, size)
+    elif S[S_ANCHOR] < 0:
+        _recompute_provisional_bbo(OV, OU, S)
+    return idx
+
+
+@_jit
+def _fill_order(D, OK, OV, OU, S, s, fill):
+    qty = OV[O_QTY, s]
+    eff = min(fill, qty)
+    if OV[O_IDX, s] >= 0:
+        _apply_depth_delta(D, S, OV[O_SIDE, s], OV[O_IDX, s], -eff)
+    qty -= eff
+    OV[O_QTY, s] = qty
+    if qty <= 0:
+        table_delete(OK, OV, OU, S, s)
+        if S[S_ANCHOR] < 0:
+            _recompute_provisional_bbo(OV, OU, S)
+
+
+@_jit
+def _clear_book(D, OU, S):
+    table_clear(OU, S)
+    D[:, :] = 0
+    S[S_BB_IDX] = -1
+    S[S_BA_IDX] = -1
+    S[S_BB] = 0
+    S[S_BA] = 0
+    S[S_BOOK_VALID] = 0
+
+
+@_jit
+def _snapshot_lifecycle(S, action, flags):
+    """book_valid / snapshot-in-progress bookkeeping; returns True when a snapshot completed."""
+    was = S[S_SNAPSHOT]
+    if action == ACTION_CLEAR and (flags & F_SNAPSHOT) != 0:
+        S[S_SNAPSHOT] = 1
+    if S[S_SNAPSHOT] and (flags & F_LAST) != 0:
+        S[S_SNAPSHOT] = 0
+        S[S_BOOK_VALID] = 1
+    if not S[S_BOOK_VALID] and not S[S_SNAPSHOT]:
+        S[S_BOOK_VALID] = 1
+    return was == 1 and S[S_SNAPSHOT] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-tick mechanics (SPEC 5)
+# ---------------------------------------------------------------------------------------------
+@_jit
+def ema_alpha(dt, tau):
+    """1 - exp(-dt/tau); 0 for dt <= 0; 1 when dt/tau > 50."""
+    if dt <= 0.0:
+        return 0.0
+    ratio = dt / tau
+    if ratio > 50.0:
+        return 1.0
+    return 1.0 - math.exp(-ratio)
+
+
+@_jit
+def derivative_chain(rate, dt, v, a, j):
+    """One step of the v/a/j EMA chain for an input rate; non-finite results keep the old."""
+    av = ema_alpha(dt, TAU_V)
+    v2 = av * rate + (1.0 - av) * v
+    dv = (v2 - v) / dt
+    aa = ema_alpha(dt, TAU_A)
+    a2 = aa * dv + (1.0 - aa) * a
+    da = (a2 - a) / dt
+    aj = ema_alpha(dt, TAU_J)
+    j2 = aj * da + (1.0 - aj) * j
+    if not (math.isfinite(v2) and math.isfinite(a2) and math.isfinite(j2)):
+        return v, a, j
+    return v2, a2, j2
+
+
+@_jit
+def recompute_forces(F, idx):
+    F[PRESSURE, idx] = (
+        C1_V_ADD * F[V_ADD, idx]
+        + C2_V_REST_POS * max(F[V_REST, idx], 0.0)
+        + C3_A_ADD * max(F[A_ADD, idx], 0.0)
+    )
+    F[VACUUM, idx] = (
+        C4_V_PULL * F[V_PULL, idx]
+        + C5_V_FILL * F[V_FILL, idx]
+        + C6_V_REST_NEG * max(-F[V_REST, idx], 0.0)
+        + C7_A_PULL * max(F[A_PULL, idx], 0.0)
+    )
+
+
+@_jit
+def _chain_into(F, row_v, rate, dt, idx):
+    v, a, j = derivative_chain(rate, dt, F[row_v, idx], F[row_v + 4, idx], F[row_v + 8, idx])
+    F[row_v, idx] = v
+    F[row_v + 4, idx] = a
+    F[row_v + 8, idx] = j
+
+
+@_jit
+def touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid):
+    """Apply one event's deltas to tick ``idx`` at time ``ts`` (ns) with event id ``eid``."""
+    if idx < 0 or idx >= TT.size:
+        return
+    last = TT[idx]
+    dt = 0.0
+    if last > 0 and ts > last:
+        dt = np.float64(ts - last) / 1e9
+    prev_rest = F[REST_DEPTH, idx]
+    F[REST_DEPTH, idx] = np.float64(D[0, idx] + D[1, idx])
+    if dt > 0.0:
+        decay = math.exp(-dt / TAU_REST_DECAY)
+        F[ADD_MASS, idx] = F[ADD_MASS, idx] * decay + add_d
+        F[PULL_MASS, idx] = F[PULL_MASS, idx] * decay + pull_d
+        F[FILL_MASS, idx] = F[FILL_MASS, idx] * decay + fill_d
+        _chain_into(F, V_ADD, add_d / dt, dt, idx)
+        _chain_into(F, V_PULL, pull_d / dt, dt, idx)
+        _chain_into(F, V_FILL, fill_d / dt, dt, idx)
+        _chain_into(F, V_REST, (F[REST_DEPTH, idx] - prev_rest) / dt, dt, idx)
+    else:
+        F[ADD_MASS, idx] += add_d
+        F[PULL_MASS, idx] += pull_d
+        F[FILL_MASS, idx] += fill_d
+    recompute_forces(F, idx)
+    TE[idx] = eid
+    TT[idx] = ts
+
+
+@_jit
+def sync_rest_depth(F, D, S):
+    """rest_depth of every tick := bid + ask depth (after a snapshot or a (re)anchor)."""
+    if S[S_ANCHOR] < 0:
+        return
+    for i in range(D.shape[1]):
+        F[REST_DEPTH, i] = np.float64(D[0, i] + D[1, i])
+
+
+# ---------------------------------------------------------------------------------------------
+# Event application
+# ---------------------------------------------------------------------------------------------
+@_jit
+def apply_book_event(D, OK, OV, OU, S, action, side, price, size, oid, flags):
+    """Book-only processing (pre-warmup fast-forward): no mechanics, no tick state."""
+    S[S_EVENTS] += 1
+    _snapshot_lifecycle(S, action, flags)
+    if action == ACTION_CLEAR:
+        _clear_book(D, OU, S)
+    elif action == ACTION_ADD:
+        _add_order(D, OK, OV, OU, S, side, price, size, oid)
+    elif action == ACTION_CANCEL:
+        s = table_find(OK, OU, S, oid)
+        if s >= 0:
+            _remove_order(D, OK, OV, OU, S, s)
+        else:
+            S[S_UNKNOWN] += 1
+    elif action == ACTION_MODIFY:
+        s = table_find(OK, OU, S, oid)
+        if s < 0:
+            S[S_UNKNOWN] += 1
+        _modify_order(D, OK, OV, OU, S, s, side, price, size, oid)
+    elif action == ACTION_FILL:
+        s = table_find(OK, OU, S, oid)
+        if s >= 0:
+            _fill_order(D, OK, OV, OU, S, s, size)
+        else:
+            S[S_UNKNOWN] += 1
+    _try_set_anchor(D, OV, OU, S)
+
+
+@_jit
+def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid, flags):
+    """Full processing of one record: book, anchor, then mechanics at the touched ticks."""
+    S[S_EVENTS] += 1
+    eid = S[S_EVENTS]
+    completed = _snapshot_lifecycle(S, action, flags)
+    # Up to two touched ticks: (idx, add, pull, fill).
+    t0 = -1
+    a0 = 0.0
+    p0 = 0.0
+    f0 = 0.0
+    t1 = -1
+    a1 = 0.0
+    if action == ACTION_CLEAR:
+        _clear_book(D, OU, S)
+    elif action == ACTION_ADD:
+        t0 = _add_order(D, OK, OV, OU, S, side, price, size, oid)
+        a0 = np.float64(size)
+    elif action == ACTION_CANCEL:
+        s = table_find(OK, OU, S, oid)
+        if s >= 0:
+            t0 = OV[O_IDX, s]
+            p0 = np.float64(OV[O_QTY, s])
+            _remove_order(D, OK, OV, OU, S, s)
+        else:
+            S[S_UNKNOWN] += 1
+    elif action == ACTION_MODIFY:
+        s = table_find(OK, OU, S, oid)
+        if s >= 0:
+            old_idx = OV[O_IDX, s]
+            old_qty = OV[O_QTY, s]
+            new_idx = _modify_order(D, OK, OV, OU, S, s, side, price, size, oid)
+            if old_idx != new_idx:
+                t0 = old_idx
+                p0 = np.float64(old_qty)
+                t1 = new_idx
+                a1 = np.float64(size)
+            else:
+                t0 = new_idx
+                diff = size - old_qty
+                if diff > 0:
+                    a0 = np.float64(diff)
+                elif diff < 0:
+                    p0 = np.float64(-diff)
+        else:
+            S[S_UNKNOWN] += 1
+            new_idx = _modify_order(D, OK, OV, OU, S, -1, side, price, size, oid)
+            if S[S_FIX]:
+                # Fix of the iceberg defect: an unknown-order modify is an add at its tick.
+                t0 = new_idx
+                a0 = np.float64(size)
+    elif action == ACTION_FILL:
+        s = table_find(OK, OU, S, oid)
+        if s >= 0:
+            t0 = OV[O_IDX, s]
+            f0 = np.float64(size)
+            _fill_order(D, OK, OV, OU, S, s, size)
+        else:
+            S[S_UNKNOWN] += 1
+    anchor_was_unset = S[S_ANCHOR] < 0
+    _try_set_anchor(D, OV, OU, S)
+    just_set = anchor_was_unset and S[S_ANCHOR] >= 0
+    if (completed or just_set) and S[S_ANCHOR] >= 0:
+        sync_rest_depth(F, D, S)
+    if action == ACTION_CLEAR:
+        return
+    has_touch = action == ACTION_ADD or action == ACTION_CANCEL or action == ACTION_FILL
+    has_touch = has_touch or action == ACTION_MODIFY
+    if has_touch:
+        touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
+        touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
+
+
+@_jit
+def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
+    """Book-only records from ``start`` until the first with ts >= stop_ts; returns that index."""
+    i = start
+    while i < stop:
+        e = EV[i]
+        if e.ts >= stop_ts:
+            break
+        apply_book_event(D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags)
+        i += 1
+        if S[S_ERROR] != ERR_NONE:
+            break
+    return i
+
+
+@_jit
+def run_until_bin_end(EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S):
+    """Process records until the first one that belongs to a later bin.
+
+    Records with ts < ``skip_before`` are dropped (they precede the warmup), records with
+    ts < ``warm_before`` are warmup (full mechanics, not counted in the bin), the others are
+    counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
+    processed). Returns (next index, records counted in the bin).
+    """
+    i = start
+    counted = 0
+    while i < stop:
+        e = EV[i]
+        ts = e.ts
+        if ts < skip_before:
+            i += 1
+            continue
+        if ts >= warm_before and ts >= bin_end:
+            break
+        apply_event(
+            F, TT, TE, D, OK, OV, OU, S, ts, e.action, e.side, e.price, e.size, e.order_id, e.flags
+        )
+        if ts >= warm_before:
+            counted += 1
+        i += 1
+        if S[S_ERROR] != ERR_NONE:
+            break
+    return i, counted
+
+
+# ---------------------------------------------------------------------------------------------
+# Passive time advance (SPEC 5, 11.5): exponentials come from NumPy (as in the reference)
+# ---------------------------------------------------------------------------------------------
+@_jit
+def active_ticks(TT, ts, out):
+    """Indices of ticks with 0 < last_ts < ts, ascending; returns how many."""
+    m = 0
+    for i in range(TT.size):
+        t = TT[i]
+        if t > 0 and t < ts:
+            out[m] = i
+            m += 1
+    return m
+
+
+@_jit
+def passive_advance_apply(F, TT, idx, dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j, ts):
+    """Zero-input decay of the active ticks ``idx`` to ``ts`` with precomputed factors."""
+    for m in range(idx.size):
+        i = idx[m]
+        d = dt[m]
+        F[ADD_MASS, i] *= rest_decay[m]
+        F[PULL_MASS, i] *= rest_decay[m]
+        F[FILL_MASS, i] *= rest_decay[m]
+        for row in (V_ADD, V_PULL, V_FILL, V_REST):
+            v0 = F[row, i]
+            a0 = F[row + 4, i]
+            j0 = F[row + 8, i]
+            v1 = keep_v[m] * v0
+            a1 = alpha_a[m] * ((v1 - v0) / d) + keep_a[m] * a0
+            j1 = alpha_j[m] * ((a1 - a0) / d) + keep_j[m] * j0
+            F[row, i] = v1 if math.isfinite(v1) else 0.0
+            F[row + 4, i] = a1 if math.isfinite(a1) else 0.0
+            F[row + 8, i] = j1 if math.isfinite(j1) else 0.0
+        recompute_forces(F, i)
+        if not math.isfinite(F[PRESSURE, i]):
+            F[PRESSURE, i] = 0.0
+        if not math.isfinite(F[VACUUM, i]):
+            F[VACUUM, i] = 0.0
+        TT[i] = ts

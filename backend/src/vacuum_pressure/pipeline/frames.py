@@ -1,0 +1,143 @@
+"""Typed columnar results of the pipelines (no dict per cell)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.kernels import FIELD_NAMES
+
+WIRE_FLOAT_FIELDS = (
+    "pressure_variant",
+    "vacuum_variant",
+    "add_mass",
+    "pull_mass",
+    "fill_mass",
+    "rest_depth",
+    "v_add",
+    "v_pull",
+    "v_fill",
+    "v_rest_depth",
+    "a_add",
+    "a_pull",
+    "a_fill",
+    "a_rest_depth",
+    "j_add",
+    "j_pull",
+    "j_fill",
+    "j_rest_depth",
+)
+"""Per-cell float columns in wire order (SPEC 8), after ``k``."""
+
+WIRE_FIELD_ROWS = np.array([FIELD_NAMES.index(name) for name in WIRE_FLOAT_FIELDS])
+"""Engine field rows in wire order."""
+
+BIN_COLUMNS = (
+    "ts_ns",
+    "bin_seq",
+    "bin_start_ns",
+    "bin_end_ns",
+    "bin_event_count",
+    "event_id",
+    "mid_price",
+    "spot_ref_price_int",
+    "best_bid_price_int",
+    "best_ask_price_int",
+    "book_valid",
+)
+"""Per-bin columns, in the order of the capture's bins.parquet."""
+
+
+def projection_column_names(horizons_ms: tuple[int, ...]) -> list[str]:
+    """``proj_score_h{ms}`` for each horizon."""
+    return [f"proj_score_h{ms}" for ms in horizons_ms]
+
+
+def grid_column_names(horizons_ms: tuple[int, ...]) -> list[str]:
+    """Every per-cell column in wire order (SPEC 8)."""
+    return [
+        "k",
+        *WIRE_FLOAT_FIELDS,
+        "spectrum_score",
+        "spectrum_state_code",
+        "last_event_id",
+        *projection_column_names(horizons_ms),
+    ]
+
+
+@dataclass(frozen=True)
+class BinHeader:
+    """One emitted bin's keys and top of book (ns and price_int units)."""
+
+    bin_seq: int
+    bin_start_ns: int
+    bin_end_ns: int
+    bin_event_count: int
+    event_id: int
+    mid_price: float
+    spot_ref_price_int: int
+    best_bid_price_int: int
+    best_ask_price_int: int
+    book_valid: bool
+
+    @property
+    def ts_ns(self) -> int:
+        """The bin's timestamp: its end."""
+        return self.bin_end_ns
+
+    def as_dict(self) -> dict[str, int | float | bool]:
+        """The header as plain Python values, keys in ``BIN_COLUMNS`` order."""
+        return {name: getattr(self, name) for name in BIN_COLUMNS}
+
+
+@dataclass(frozen=True)
+class ServeBin:
+    """Serve-path output of one bin: the ``2R+1`` rows around spot (k = -R..R).
+
+    Arrays are fresh copies owned by the frame. ``fields`` is (18, rows) in WIRE_FLOAT_FIELDS
+    order; ``projections`` is (n_horizons, rows) in the config's horizon order.
+    """
+
+    header: BinHeader
+    k: np.ndarray
+    fields: np.ndarray
+    spectrum_score: np.ndarray
+    spectrum_state_code: np.ndarray
+    last_event_id: np.ndarray
+    projections: np.ndarray
+    horizons_ms: tuple[int, ...]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-cell columns by wire name, in wire order."""
+        out: dict[str, np.ndarray] = {"k": self.k}
+        for i, name in enumerate(WIRE_FLOAT_FIELDS):
+            out[name] = self.fields[i]
+        out["spectrum_score"] = self.spectrum_score
+        out["spectrum_state_code"] = self.spectrum_state_code
+        out["last_event_id"] = self.last_event_id
+        for i, name in enumerate(projection_column_names(self.horizons_ms)):
+            out[name] = self.projections[i]
+        return out
+
+
+@dataclass(frozen=True)
+class CoreBin:
+    """Core-path output of one bin: the full grid (views into engine arrays, valid until the
+    next bin is produced; copy what you keep).
+
+    ``fields`` is the engine's (18, n_ticks) array in engine order (``FIELD_NAMES``);
+    row i is absolute tick ``tick_abs_start + i``.
+    """
+
+    header: BinHeader
+    fields: np.ndarray
+    last_event_id: np.ndarray
+    anchor_tick_idx: int
+    tick_int: int
+    tick_abs_start: int
+    n_rows: int
+
+    def field(self, name: str) -> np.ndarray:
+        """One engine field over the full grid, by name."""
+        return self.fields[FIELD_NAMES.index(name)]
