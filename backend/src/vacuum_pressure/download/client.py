@@ -1,0 +1,134 @@
+"""The Databento boundary: the slice of ``databento.Historical`` the downloader uses.
+
+The Protocols mirror the real method names and parameter names of ``Historical.batch`` and
+``Historical.metadata`` (databento-python 0.6x-0.8x), so ``databento.Historical(key)`` satisfies
+them as is and a test double implements the same surface. Only keyword arguments are used at the
+call sites, which keeps the fake honest about names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from os import PathLike
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+from databento.common.error import BentoClientError, BentoError, BentoHttpError, BentoServerError
+
+# HTTP statuses worth retrying: rate limit, request timeout, and the server's 5xx family.
+_TRANSIENT_HTTP = frozenset({408, 409, 425, 429})
+
+
+class BatchAPI(Protocol):
+    """``Historical.batch``: submit, list and download batch jobs."""
+
+    def submit_job(
+        self,
+        dataset: str,
+        symbols: list[str],
+        schema: str,
+        start: str,
+        end: str | None = ...,
+        encoding: str = ...,
+        compression: str = ...,
+        pretty_px: bool = ...,
+        pretty_ts: bool = ...,
+        map_symbols: bool | None = ...,
+        split_symbols: bool = ...,
+        split_duration: str = ...,
+        split_size: int | None = ...,
+        delivery: str = ...,
+        stype_in: str = ...,
+        stype_out: str = ...,
+        limit: int | None = ...,
+    ) -> dict[str, Any]:
+        """Submit one job; returns the job description (``id``, ``state``, ``cost_usd``...)."""
+        ...
+
+    def list_jobs(
+        self,
+        states: Iterable[str] | str | None = ...,
+        since: str | None = ...,
+    ) -> list[dict[str, Any]]:
+        """Jobs of the account (at least ``id`` and ``state`` each)."""
+        ...
+
+    def list_files(self, job_id: str) -> list[dict[str, Any]]:
+        """Files of a finished job: ``filename``, ``size`` (bytes), ``hash`` (``sha256:<hex>``)."""
+        ...
+
+    def download(
+        self,
+        job_id: str,
+        output_dir: PathLike[str] | str | None = ...,
+        filename_to_download: str | None = ...,
+        keep_zip: bool = ...,
+    ) -> list[Path]:
+        """Download a job's file to ``output_dir/job_id/filename`` (resuming a partial file)."""
+        ...
+
+
+class MetadataAPI(Protocol):
+    """``Historical.metadata``: only the cost estimate is used."""
+
+    def get_cost(
+        self,
+        dataset: str,
+        start: str,
+        end: str | None = ...,
+        *,
+        symbols: list[str] | None = ...,
+        schema: str = ...,
+        stype_in: str = ...,
+    ) -> float:
+        """Cost of the request in US dollars."""
+        ...
+
+
+class HistoricalClient(Protocol):
+    """What ``databento.Historical`` offers the downloader."""
+
+    @property
+    def batch(self) -> BatchAPI:
+        """The batch endpoints."""
+        ...
+
+    @property
+    def metadata(self) -> MetadataAPI:
+        """The metadata endpoints."""
+        ...
+
+
+ClientFactory = Callable[[str], HistoricalClient]
+
+
+def databento_client(key: str) -> HistoricalClient:
+    """The real client (mypy checks here that it satisfies :class:`HistoricalClient`).
+
+    Imported lazily so ``--help`` and ``status`` never load it.
+    """
+    import databento
+
+    return databento.Historical(key)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an API error is worth retrying (network trouble, rate limit, 5xx).
+
+    Everything else from the API (bad symbol, bad schema, auth, 4xx) is permanent: retrying
+    would only repeat the same answer.
+    """
+    if isinstance(exc, BentoServerError):
+        return True
+    if isinstance(exc, BentoClientError | BentoHttpError):
+        return exc.http_status in _TRANSIENT_HTTP or exc.http_status >= 500
+    if isinstance(exc, requests.RequestException | ConnectionError | TimeoutError):
+        return True
+    # The client wraps a download that kept failing mid-stream in a bare BentoError.
+    return isinstance(exc, BentoError) and "downloading" in str(exc).lower()
+
+
+def is_api_error(exc: BaseException) -> bool:
+    """Whether an exception came from the API or the network (and not from our own code)."""
+    return isinstance(exc, BentoError | requests.RequestException | ConnectionError | TimeoutError)
