@@ -24,7 +24,13 @@ from databento.historical.api.metadata import MetadataHttpAPI
 
 from vacuum_pressure.download import cli
 from vacuum_pressure.download.client import BatchAPI, MetadataAPI, is_transient
-from vacuum_pressure.download.daemon import Downloader, RetryPolicy, StopSignal, state_path
+from vacuum_pressure.download.daemon import (
+    Downloader,
+    RetryPolicy,
+    StopSignal,
+    estimate,
+    state_path,
+)
 from vacuum_pressure.download.jobs import (
     ArgumentError,
     JobSpec,
@@ -781,3 +787,66 @@ def test_error_classification() -> None:
     assert not is_transient(BentoClientError(401, message="bad key"))
     assert not is_transient(BentoClientError(422, message="bad symbol"))
     assert is_transient(ConnectionError("reset"))
+
+
+def test_a_decompressed_copy_counts_as_present(harness: Harness) -> None:
+    # After the optional `zstd -d --rm`, only the .dbn is left: it must not be fetched again.
+    plain = harness.lake / FUT_REL.with_suffix("")
+    plain.parent.mkdir(parents=True)
+    plain.write_bytes(b"decompressed")
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert harness.server.submit_calls == []
+    assert not (harness.lake / FUT_REL).exists()
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == PRESENT
+
+
+class _JsonResponse:
+    def __init__(self, payload: Any) -> None:
+        self.payload = payload
+
+    def json(self) -> Any:
+        return self.payload
+
+
+def test_real_client_accepts_our_requests(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real ``databento.Historical`` validates and encodes our calls; only HTTP is stubbed."""
+    import databento
+
+    client = databento.Historical("db-TESTKEYTESTKEYTESTKEYTESTKE")
+    sent: list[tuple[str, Any]] = []
+
+    def fake_post(url: str, data: Any = None, params: Any = None, basic_auth: bool = False) -> Any:
+        sent.append((url.rsplit("/", 1)[-1], dict(data)))
+        if url.endswith("get_cost"):
+            return _JsonResponse(3.25)
+        return _JsonResponse({"id": "GLBX-REAL-1", "state": "received"})
+
+    def fake_get(url: str, params: Any = None, basic_auth: bool = False) -> Any:
+        sent.append((url.rsplit("/", 1)[-1], dict(params or [])))
+        return _JsonResponse([{"id": "GLBX-REAL-1", "state": "processing"}])
+
+    for api in (client.batch, client.metadata):
+        monkeypatch.setattr(api, "_post", fake_post)
+        monkeypatch.setattr(api, "_get", fake_get)
+    downloader = Downloader(client, lake, waiter=ManualWaiter())
+    downloader.plan([JobSpec(DAY, "MNQ", "options", "statistics")])
+    downloader.run_pass()
+    assert downloader.records["20260206/MNQ/options/statistics"].remote_state == "processing"
+    endpoint, form = sent[0]
+    assert endpoint == "batch.submit_job"
+    assert {k: form[k] for k in ("dataset", "symbols", "schema", "stype_in", "split_duration")} == {
+        "dataset": "GLBX.MDP3",
+        "symbols": "MNQ.OPT",
+        "schema": "statistics",
+        "stype_in": "parent",
+        "split_duration": "day",
+    }
+    assert (form["encoding"], form["compression"], form["delivery"]) == ("dbn", "zstd", "download")
+    assert form["start"].startswith("2026-02-06")
+    assert form["end"].startswith("2026-02-07")
+    assert sent[1][0] == "batch.list_jobs"
+    assert sent[1][1]["states"] == "queued,processing,done,expired"
+    [item] = estimate(client, [JobSpec(DAY, "MNQ", "futures", "mbo")], lake, waiter=ManualWaiter())
+    assert item.cost_usd == 3.25
+    assert sent[2][0] == "metadata.get_cost"
+    assert sent[2][1]["symbols"] == "MNQ.FUT"

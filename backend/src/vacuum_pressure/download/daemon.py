@@ -181,6 +181,11 @@ class Retrier:
         raise AssertionError("unreachable: the loop returns or raises")
 
 
+def lake_has(target: Path) -> bool:
+    """Whether the lake holds the file, compressed (``.dbn.zst``) or decompressed (``.dbn``)."""
+    return target.exists() or target.with_suffix("").exists()
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -347,7 +352,7 @@ class Downloader:
         for record in self._records_in(PENDING):
             if self.waiter.stop_requested():
                 return
-            if self._target(record).exists():
+            if lake_has(self._target(record)):
                 logger.info("%s: %s already in the lake; not requested", record.key, record.target)
                 record.state = PRESENT
                 self._changed(record)
@@ -438,7 +443,7 @@ class Downloader:
     def _fetch_one(self, record: JobRecord) -> None:
         target = self._target(record)
         job_id = record.job_id or ""
-        if target.exists():
+        if lake_has(target):
             logger.info("%s: %s appeared in the lake; left untouched", record.key, record.target)
             record.state = PRESENT
             self._changed(record)
@@ -502,7 +507,7 @@ class Downloader:
 
     def _place(self, record: JobRecord, staged: Path, target: Path, digest: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
+        if lake_has(target):
             # Someone put a file there meanwhile: the lake's copy wins, ours is dropped.
             staged.unlink()
             record.state = PRESENT
@@ -534,7 +539,7 @@ def estimate(
     retrier = Retrier(waiter, policy or RetryPolicy())
     estimates: list[Estimate] = []
     for spec in specs:
-        if (lake_root / spec.target_relpath()).exists():
+        if lake_has(lake_root / spec.target_relpath()):
             estimates.append(Estimate(spec, present=True, cost_usd=0.0, note="already in lake"))
             continue
         if client is None:
