@@ -39,7 +39,9 @@ def _doc(text: str) -> Any:
 class InstrumentConfig:
     """Validated, immutable runtime parameters of the locked instrument."""
 
-    product_type: str = _doc("'future_mbo' (tick from tick_size) or 'equity_mbo' (bucket_size_dollars)")
+    product_type: str = _doc(
+        "'future_mbo' (tick from tick_size) or 'equity_mbo' (bucket_size_dollars)"
+    )
     symbol: str = _doc("contract or ticker, e.g. MNQH6")
     symbol_root: str = _doc("root symbol used in the lake layout, e.g. MNQ")
     price_scale: float = _doc("dollars per price_int unit (Databento: 1e-9)")
@@ -222,9 +224,7 @@ def build_config(raw: Mapping[str, Any]) -> InstrumentConfig:
         )
     horizons = v["projection_horizons_bins"]
     if any(h < 1 for h in horizons) or len(set(horizons)) != len(horizons):
-        raise _fail(
-            "projection_horizons_bins", list(horizons), "expected unique positive integers"
-        )
+        raise _fail("projection_horizons_bins", list(horizons), "expected unique positive integers")
     config = InstrumentConfig(**v)
     if config.tick_int <= 0:
         raise _fail("tick_size", config.tick_size, "resolves to a tick of 0 price units")

@@ -112,7 +112,8 @@ class AbsoluteTickEngine:
     def _check(self) -> None:
         oor = int(self.S[K.S_OOR])
         if oor > self._oor_logged and (
-            self._oor_logged == 0 or oor // OUT_OF_RANGE_WARN_EVERY > self._oor_logged // OUT_OF_RANGE_WARN_EVERY
+            self._oor_logged == 0
+            or oor // OUT_OF_RANGE_WARN_EVERY > self._oor_logged // OUT_OF_RANGE_WARN_EVERY
         ):
             logger.warning(
                 "%d price(s) so far map outside the %d-tick grid and were skipped from depth "
@@ -189,7 +190,15 @@ class AbsoluteTickEngine:
         while True:
             self._ensure_capacity(min(stop - i, 1 << 16))
             j = K.run_book_only(
-                events, i, min(stop, i + (1 << 16)), stop_ts, self.D, self.OK, self.OV, self.OU, self.S
+                events,
+                i,
+                min(stop, i + (1 << 16)),
+                stop_ts,
+                self.D,
+                self.OK,
+                self.OV,
+                self.OU,
+                self.S,
             )
             self._check()
             if j < min(stop, i + (1 << 16)) or j >= stop:
@@ -281,7 +290,7 @@ class AbsoluteTickEngine:
         bb, ba = int(self.S[K.S_BB]), int(self.S[K.S_BA])
         spot, mid = 0, 0.0
         if bb > 0 and ba > 0:
-            spot = int(math.floor((bb + ba) / 2.0 / self.tick_int + 0.5)) * self.tick_int
+            spot = math.floor((bb + ba) / 2.0 / self.tick_int + 0.5) * self.tick_int
             mid = (bb + ba) * 0.5 * K.PRICE_SCALE
         return BookTop(bb, ba, spot, mid, self.book_valid)
 
@@ -327,9 +336,11 @@ class AbsoluteTickEngine:
     def import_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore a state produced by ``export_state`` (same n_ticks and tick_int)."""
         version = state["version"]
-        if int(version[0]) != _STATE_VERSION or int(version[1]) != self.n_ticks or int(
-            version[2]
-        ) != self.tick_int:
+        if (
+            int(version[0]) != _STATE_VERSION
+            or int(version[1]) != self.n_ticks
+            or int(version[2]) != self.tick_int
+        ):
             raise ValueError(
                 f"engine state {version.tolist()} does not fit this engine "
                 f"(version {_STATE_VERSION}, n_ticks {self.n_ticks}, tick_int {self.tick_int})"
@@ -348,3 +359,44 @@ class AbsoluteTickEngine:
 
 def _pow2_at_least(n: int) -> int:
     return 1 << max(4, (n - 1).bit_length())
+
+
+class CoreEngineDriver:
+    """Core-path record processing over an engine: anchor from the first priced A/M/F/C
+    event, one soft re-anchor at the first valid raw BBO at/after ``soft_at_ns`` or after
+    ``soft_at_count`` processed records (SPEC 7)."""
+
+    def __init__(self, engine: AbsoluteTickEngine, soft_at_ns: int, soft_at_count: int = 10_000):
+        self.engine = engine
+        self.CS = np.zeros(K.N_CORE_SCALARS, dtype=np.int64)
+        self.CS[K.CS_SOFT_AT_NS] = soft_at_ns
+        self.CS[K.CS_SOFT_AT_COUNT] = soft_at_count
+
+    @property
+    def soft_reanchored(self) -> bool:
+        return bool(self.CS[K.CS_SOFT_DONE])
+
+    @property
+    def soft_reanchor_event_id(self) -> int:
+        """Event id at which the soft re-anchor happened (0 if not yet)."""
+        return int(self.CS[K.CS_SOFT_EVENT])
+
+    def run_until(
+        self, events: np.ndarray, start: int, stop: int, *, skip_before: int, warm_before: int,
+        bin_end: int,
+    ) -> tuple[int, int]:  # fmt: skip
+        """Like ``AbsoluteTickEngine.run_until`` with the core path's anchoring rules."""
+        e = self.engine
+        i, counted = start, 0
+        while True:
+            chunk_stop = min(stop, i + (1 << 16))
+            e._ensure_capacity(chunk_stop - i)
+            j, c = K.run_core_until(
+                events, i, chunk_stop, skip_before, warm_before, bin_end,
+                e.F, e.TT, e.TE, e.D, e.OK, e.OV, e.OU, e.S, self.CS,
+            )  # fmt: skip
+            counted += c
+            e._check()
+            if j < chunk_stop or j >= stop:
+                return j, counted
+            i = j

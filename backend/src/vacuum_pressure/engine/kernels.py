@@ -654,7 +654,9 @@ def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
 
 
 @_jit
-def run_until_bin_end(EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S):
+def run_until_bin_end(
+    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S
+):
     """Process records until the first one that belongs to a later bin.
 
     Records with ts < ``skip_before`` are dropped (they precede the warmup), records with
@@ -723,3 +725,74 @@ def passive_advance_apply(F, TT, idx, dt, rest_decay, alpha_a, alpha_j, keep_v, 
         if not math.isfinite(F[VACUUM, i]):
             F[VACUUM, i] = 0.0
         TT[i] = ts
+
+
+# ---------------------------------------------------------------------------------------------
+# Core path (SPEC 7): anchor from the first priced event, one soft re-anchor, full grid
+# ---------------------------------------------------------------------------------------------
+# Slots of the core-path scalar vector ``CS``.
+CS_COUNT = 0  # records processed by this run (warmup + bins)
+CS_SOFT_DONE = 1  # 1 once the soft re-anchor was applied
+CS_SOFT_AT_NS = 2  # soft re-anchor time trigger (09:30 ET), ns
+CS_SOFT_AT_COUNT = 3  # soft re-anchor count trigger (10,000 records)
+CS_SOFT_EVENT = 4  # event id at which the soft re-anchor happened
+N_CORE_SCALARS = 5
+
+
+@_jit
+def _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, action, price):
+    """Anchor from the first priced A/M/F/C event, then try the one-time soft re-anchor."""
+    if S[S_ANCHOR] < 0 and price > 0 and (
+        action == ACTION_ADD or action == ACTION_MODIFY or action == ACTION_FILL
+        or action == ACTION_CANCEL
+    ):  # fmt: skip
+        S[S_ANCHOR] = np.int64(math.floor(np.float64(price) / np.float64(S[S_TICK]) + 0.5))
+        rebuild_depth(D, OV, OU, S)
+        sync_rest_depth(F, D, S)
+    if (
+        CS[CS_SOFT_DONE] == 0
+        and S[S_ANCHOR] >= 0
+        and (ts >= CS[CS_SOFT_AT_NS] or CS[CS_COUNT] >= CS[CS_SOFT_AT_COUNT])
+    ):
+        bb, ba = raw_bbo_from_orders(OV, OU, S)
+        if bb > 0 and ba > 0:
+            S[S_BB] = bb
+            S[S_BA] = ba
+            S[S_ANCHOR] = anchor_tick_from_bbo(bb, ba, S[S_TICK])
+            rebuild_depth(D, OV, OU, S)
+            F[:, :] = 0.0
+            TT[:] = 0
+            TE[:] = 0
+            sync_rest_depth(F, D, S)
+            CS[CS_SOFT_DONE] = 1
+            CS[CS_SOFT_EVENT] = S[S_EVENTS]
+
+
+@_jit
+def run_core_until(
+    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS
+):
+    """Core-path twin of ``run_until_bin_end`` (anchoring and soft re-anchor per record)."""
+    i = start
+    counted = 0
+    while i < stop:
+        e = EV[i]
+        ts = e.ts
+        if ts < skip_before:
+            i += 1
+            continue
+        if ts >= warm_before and ts >= bin_end:
+            # The reference checks anchoring before deciding the bin; do the same.
+            _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
+            break
+        _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
+        apply_event(
+            F, TT, TE, D, OK, OV, OU, S, ts, e.action, e.side, e.price, e.size, e.order_id, e.flags
+        )
+        CS[CS_COUNT] += 1
+        if ts >= warm_before:
+            counted += 1
+        i += 1
+        if S[S_ERROR] != ERR_NONE:
+            break
+    return i, counted

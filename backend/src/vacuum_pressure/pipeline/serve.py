@@ -168,7 +168,9 @@ class ServePipeline:
         self.bin_seq += 1
         self.bin_end_ns += self.width_ns
         self.bin_event_count = 0
-        return ServeBin(header, k, fields, score, state, last_event_id, projections, self.horizons_ms)
+        return ServeBin(
+            header, k, fields, score, state, last_event_id, projections, self.horizons_ms
+        )
 
     def export_state(self) -> dict[str, Any]:
         """Everything needed to resume exactly from here (engine, spectrum, bin clock)."""
