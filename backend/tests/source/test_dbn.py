@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ import databento_dbn as dbn
 import numpy as np
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import require_shared
 from vacuum_pressure.config import load_config
@@ -341,7 +344,13 @@ class _Mapping:
     intervals: list[_Interval]
 
 
-def _write_dbn(path: Path, *, version: int = 3, compress: bool = False) -> Path:
+def _write_dbn(
+    path: Path,
+    *,
+    version: int = 3,
+    compress: bool = False,
+    rows: list[tuple[int, int, int, int, dbn.Action, dbn.Side, int]] = ROWS,
+) -> Path:
     day, next_day = date(2024, 1, 2), date(2024, 1, 3)
     mappings = [
         _Mapping(raw, [_Interval(day, next_day, str(ident))])
@@ -364,7 +373,7 @@ def _write_dbn(path: Path, *, version: int = 3, compress: bool = False) -> Path:
                 1, ident, ts, order_id, price, 3, action, side, ts, flags=flags, sequence=seq
             )
         )
-        for seq, (ident, ts, order_id, price, action, side, flags) in enumerate(ROWS)
+        for seq, (ident, ts, order_id, price, action, side, flags) in enumerate(rows)
     )
     data = bytes(metadata) + body
     path.write_bytes(zstandard.ZstdCompressor().compress(data) if compress else data)
@@ -477,3 +486,70 @@ def test_own_record_dtype_is_databentos_mbo_layout() -> None:
     assert MBO_RECORD_DTYPE.names == ref.names
     for name in ref.names or ():
         assert MBO_RECORD_DTYPE.fields[name][1] == ref.fields[name][1], name  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- property: vectorised == loop
+
+
+def _reference_loop(rows: list[tuple], strict: bool) -> list[tuple[int, int, int]]:
+    """The reference system's per-record filter, written as the plain loop it describes.
+
+    Returns (sequence, ts, price) of the records the source must emit for ESH4 on DAY.
+    """
+    start, end = _ns("2024-01-02T00:00:00"), _ns("2024-01-03T00:00:00")
+    symbol_of = {ES: "ESH4", SPREAD: "ESH4-ESM4", OTHER: "ESM4"}
+    snapshot_active, anchor_ts = False, 0
+    out = []
+    for seq, (ident, ts_event, _order, price, action, _side, flags) in enumerate(rows):
+        if action == R and flags & F_SNAPSHOT:
+            snapshot_active, anchor_ts = True, ts_event
+        elif snapshot_active and flags & F_LAST:
+            snapshot_active = False
+        ts = anchor_ts if flags & F_SNAPSHOT and anchor_ts > 0 else ts_event
+        mapped = symbol_of.get(ident)
+        if mapped is None and strict:
+            continue
+        if mapped is not None and ("-" in mapped or mapped != "ESH4"):
+            continue
+        if not start <= ts < end and not flags & F_SNAPSHOT and action != R:
+            continue
+        if price == UNDEF:
+            if action in (A, M):
+                continue
+            price = 0
+        out.append((seq, ts, price))
+    return out
+
+
+_row = st.tuples(
+    st.sampled_from([ES, ES, ES, SPREAD, OTHER, UNMAPPED]),
+    st.sampled_from([T0, T0 + 1, T0 + 2, T_OLD, T_R, T_R2, _ns("2024-01-03T00:00:00")]),
+    st.integers(0, 50),
+    st.sampled_from([100, 101, UNDEF]),
+    st.sampled_from([A, C, M, T, R, dbn.Action.FILL, dbn.Action.NONE]),
+    st.sampled_from([B, S, N]),
+    st.sampled_from([0, F_LAST, SNAP, SNAP | F_LAST, F_SNAPSHOT]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=40), chunk=st.integers(1, 9), strict=st.booleans())
+def test_vectorised_filters_equal_the_reference_loop(
+    rows: list[tuple], chunk: int, strict: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write_dbn(Path(folder) / "prop.dbn", rows=rows)
+        source = _source(path, strict_instrument_filter=strict)
+        events = np.concatenate(list(source.iter_chunks(chunk_records=chunk)))
+    expected = _reference_loop(rows, strict)
+    got = list(
+        zip(
+            events["sequence"].tolist(),
+            events["ts"].tolist(),
+            events["price"].tolist(),
+            strict=True,
+        )
+    )
+    assert got == expected
+    assert source.stats.emitted == len(expected)
+    assert source.stats.records_read == len(rows)
