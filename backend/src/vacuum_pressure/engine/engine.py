@@ -23,6 +23,7 @@ OUT_OF_RANGE_WARN_EVERY = 10_000
 """Tolerant mode logs the first out-of-range price and then one warning per this many."""
 
 _STATE_VERSION = 1
+_ROW_PAD = 40  # float64s between per-tick rows (see __init__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ class AbsoluteTickEngine:
             raise ValueError(f"tick_int must be > 0, got {tick_int}")
         self.n_ticks = n_ticks
         self.tick_int = tick_int
-        self.F = np.zeros((K.N_FIELDS, n_ticks), dtype=np.float64)
+        # Rows are padded apart: 18 rows exactly 64 KiB apart share cache sets and thrash L1
+        # (measured 16x slower passive advance at n_ticks=8192).
+        self._F_base = np.zeros((K.N_FIELDS, n_ticks + _ROW_PAD), dtype=np.float64)
+        self.F = self._F_base[:, :n_ticks]
         self.TT = np.zeros(n_ticks, dtype=np.int64)  # last update ts per tick (ns)
         self.TE = np.zeros(n_ticks, dtype=np.int64)  # last event id per tick
         self.D = np.zeros((2, n_ticks), dtype=np.int64)  # bid/ask depth per tick
