@@ -1,0 +1,1 @@
+"""Fixed-bin pipelines: the serve path (spot-centred window + spectrum) and the core path."""
