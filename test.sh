@@ -9,5 +9,5 @@ echo "== backend: ruff, mypy, pytest"
 (cd backend && uv run ruff check . && uv run ruff format --check . && uv run mypy)
 (cd backend && uv run pytest -q "$@")
 
-echo "== frontend: tsc"
-(cd frontend && npx tsc --noEmit)
+echo "== frontend: tsc, eslint, vitest (the browser smoke test skips without /usr/bin/chromium)"
+(cd frontend && npx tsc --noEmit && npx eslint . && npx vitest run)

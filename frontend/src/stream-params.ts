@@ -54,7 +54,8 @@ export function streamParamsFromLocation(loc: { search: string; hostname: string
 export function normaliseEtTime(text: string): string | null {
   const m = /^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$/.exec(text);
   if (m === null) return null;
-  const [h, mi, s] = [Number(m[1]), Number(m[2]), m[3] === undefined ? null : Number(m[3])];
+  const secText = m.at(3);
+  const [h, mi, s] = [Number(m[1]), Number(m[2]), secText === undefined ? null : Number(secText)];
   if (h > 23 || mi > 59 || (s !== null && s > 59)) return null;
   const pad = (x: number) => String(x).padStart(2, "0");
   return s === null ? `${pad(h)}:${pad(mi)}` : `${pad(h)}:${pad(mi)}:${pad(s)}`;

@@ -83,6 +83,6 @@ export function gridArrow(opts: GridOptions): Uint8Array {
   for (const ms of opts.horizonsMs) {
     cols[`proj_score_h${String(ms)}`] = Float64Array.from({ length: n }, () => 0.5);
   }
-  if (opts.omit !== undefined) delete cols[opts.omit];
-  return tableToIPC(tableFromArrays(cols), "stream");
+  const kept = Object.fromEntries(Object.entries(cols).filter(([name]) => name !== opts.omit));
+  return tableToIPC(tableFromArrays(kept), "stream");
 }
