@@ -85,7 +85,9 @@ class AbsoluteTickEngine:
         self.S[K.S_N] = n_ticks
         self.S[K.S_TICK] = tick_int
         self._alloc_table(_pow2_at_least(order_capacity))
-        self._active = np.empty(n_ticks, dtype=np.int64)
+        self._uni = np.empty(n_ticks, dtype=np.int64)
+        self._oth = np.empty(n_ticks, dtype=np.int64)
+        self.set_bin_width(100_000_000)
         self._oor_logged = 0
         if anchor_tick_idx is not None:
             self.set_anchor(anchor_tick_idx)
@@ -237,24 +239,27 @@ class AbsoluteTickEngine:
     def advance_time(self, ts_ns: int) -> None:
         """Passive time advance of every active tick to ``ts_ns`` (SPEC 5, 11.5).
 
-        The exponentials are NumPy's vectorised ``np.exp`` over the active ticks, exactly as
-        the reference computes them (libm ``exp`` differs from it in the last bit).
+        Decay factors are NumPy's vectorised ``np.exp`` values, exactly as the reference
+        computes them (libm ``exp`` differs from it in the last bit). Ticks last advanced one
+        bin earlier share one set of factors, computed once per bin width.
         """
         if ts_ns <= 0:
             return
-        m = K.active_ticks(self.TT, ts_ns, self._active)
-        if m == 0:
+        mu, mo = K.split_active_ticks(self.TT, ts_ns, self._width_ns, self._uni, self._oth)
+        if mu == 0 and mo == 0:
             return
-        idx = self._active[:m]
-        dt = (ts_ns - self.TT[idx]).astype(np.float64) / 1e9
-        rest_decay = np.exp(-dt / K.TAU_REST_DECAY)
-        alpha_v = 1.0 - np.exp(-dt / K.TAU_V)
-        alpha_a = 1.0 - np.exp(-dt / K.TAU_A)
-        alpha_j = 1.0 - np.exp(-dt / K.TAU_J)
-        K.passive_advance_apply(
-            self.F, self.TT, idx, dt, rest_decay, alpha_a, alpha_j,
-            1.0 - alpha_v, 1.0 - alpha_a, 1.0 - alpha_j, ts_ns,
+        dt = (ts_ns - self.TT[self._oth[:mo]]).astype(np.float64) / 1e9
+        factors = _decay_factors(dt)
+        K.passive_advance(
+            self.F, self.TT, ts_ns, self._uni[:mu], self._uniform_factors,
+            self._oth[:mo], dt, *factors,
         )  # fmt: skip
+
+    def set_bin_width(self, width_ns: int) -> None:
+        """Bin width in ns: ticks advanced exactly one bin ago share precomputed factors."""
+        self._width_ns = width_ns
+        dt = np.array([width_ns], dtype=np.int64).astype(np.float64) / 1e9
+        self._uniform_factors = np.array([dt[0], *(f[0] for f in _decay_factors(dt))])
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -359,6 +364,16 @@ class AbsoluteTickEngine:
         self.TT[:] = state["TT"]
         self.TE[:] = state["TE"]
         self.D[:] = state["D"]
+
+
+def _decay_factors(dt: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j) for elapsed times ``dt`` (s),
+    in the reference's operations: alpha = 1 - np.exp(-dt/tau), keep = 1 - alpha."""
+    rest_decay = np.exp(-dt / K.TAU_REST_DECAY)
+    alpha_v = 1.0 - np.exp(-dt / K.TAU_V)
+    alpha_a = 1.0 - np.exp(-dt / K.TAU_A)
+    alpha_j = 1.0 - np.exp(-dt / K.TAU_J)
+    return rest_decay, alpha_a, alpha_j, 1.0 - alpha_v, 1.0 - alpha_a, 1.0 - alpha_j
 
 
 def _pow2_at_least(n: int) -> int:

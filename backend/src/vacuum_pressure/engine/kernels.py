@@ -689,41 +689,64 @@ def run_until_bin_end(
 # Passive time advance (SPEC 5, 11.5): exponentials come from NumPy (as in the reference)
 # ---------------------------------------------------------------------------------------------
 @_jit
-def active_ticks(TT, ts, out):
-    """Indices of ticks with 0 < last_ts < ts, ascending; returns how many."""
-    m = 0
+def split_active_ticks(TT, ts, width, uni, oth):
+    """Ticks with 0 < last_ts < ts, split into those last updated exactly ``width`` ns before
+    ``ts`` (``uni``: one shared set of decay factors) and the others (``oth``)."""
+    mu = 0
+    mo = 0
     for i in range(TT.size):
         t = TT[i]
         if t > 0 and t < ts:
-            out[m] = i
-            m += 1
-    return m
+            if ts - t == width:
+                uni[mu] = i
+                mu += 1
+            else:
+                oth[mo] = i
+                mo += 1
+    return mu, mo
 
 
 @_jit
-def passive_advance_apply(F, TT, idx, dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j, ts):
-    """Zero-input decay of the active ticks ``idx`` to ``ts`` with precomputed factors."""
-    for m in range(idx.size):
-        i = idx[m]
-        d = dt[m]
-        F[ADD_MASS, i] *= rest_decay[m]
-        F[PULL_MASS, i] *= rest_decay[m]
-        F[FILL_MASS, i] *= rest_decay[m]
-        for row in (V_ADD, V_PULL, V_FILL, V_REST):
-            v0 = F[row, i]
-            a0 = F[row + 4, i]
-            j0 = F[row + 8, i]
-            v1 = keep_v[m] * v0
-            a1 = alpha_a[m] * ((v1 - v0) / d) + keep_a[m] * a0
-            j1 = alpha_j[m] * ((a1 - a0) / d) + keep_j[m] * j0
-            F[row, i] = v1 if math.isfinite(v1) else 0.0
-            F[row + 4, i] = a1 if math.isfinite(a1) else 0.0
-            F[row + 8, i] = j1 if math.isfinite(j1) else 0.0
-        recompute_forces(F, i)
-        if not math.isfinite(F[PRESSURE, i]):
-            F[PRESSURE, i] = 0.0
-        if not math.isfinite(F[VACUUM, i]):
-            F[VACUUM, i] = 0.0
+def _advance_tick(F, i, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
+    F[ADD_MASS, i] *= rest_decay
+    F[PULL_MASS, i] *= rest_decay
+    F[FILL_MASS, i] *= rest_decay
+    for row in range(V_ADD, V_REST + 1):
+        v0 = F[row, i]
+        a0 = F[row + 4, i]
+        j0 = F[row + 8, i]
+        v1 = keep_v * v0
+        a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
+        j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
+        F[row, i] = v1 if math.isfinite(v1) else 0.0
+        F[row + 4, i] = a1 if math.isfinite(a1) else 0.0
+        F[row + 8, i] = j1 if math.isfinite(j1) else 0.0
+    recompute_forces(F, i)
+    if not math.isfinite(F[PRESSURE, i]):
+        F[PRESSURE, i] = 0.0
+    if not math.isfinite(F[VACUUM, i]):
+        F[VACUUM, i] = 0.0
+
+
+@_jit
+def passive_advance(
+    F, TT, ts, uni, u, oth, dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j
+):
+    """Zero-input decay of active ticks to ``ts`` with precomputed factors.
+
+    ``u`` = (dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j) shared by the ticks in
+    ``uni``; the ticks in ``oth`` take the per-tick arrays. Factors come from NumPy's ``exp``
+    (see ``AbsoluteTickEngine.advance_time``).
+    """
+    for m in range(uni.size):
+        i = uni[m]
+        _advance_tick(F, i, u[0], u[1], u[2], u[3], u[4], u[5], u[6])
+        TT[i] = ts
+    for m in range(oth.size):
+        i = oth[m]
+        _advance_tick(
+            F, i, dt[m], rest_decay[m], alpha_a[m], alpha_j[m], keep_v[m], keep_a[m], keep_j[m]
+        )
         TT[i] = ts
 
 

@@ -44,6 +44,7 @@ class CorePipeline:
             fail_on_out_of_range=fail_on_out_of_range,
             fix_reference_defects=fix_reference_defects,
         )
+        self.engine.set_bin_width(self.width_ns)
         self.driver = CoreEngineDriver(
             self.engine, et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS
         )

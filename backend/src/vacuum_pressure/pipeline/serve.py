@@ -66,6 +66,7 @@ class ServePipeline:
             fail_on_out_of_range=fail_on_out_of_range,
             fix_reference_defects=fix_reference_defects,
         )
+        self.engine.set_bin_width(self.width_ns)
         self.spectrum = SpectrumKernel(
             config.n_absolute_ticks, config, projection or ProjectionModel()
         )
