@@ -86,6 +86,16 @@ class BinHeader:
         """The bin's timestamp: its end."""
         return self.bin_end_ns
 
+    @property
+    def book_health(self) -> str:
+        """Data-health flag of ours (not a parity column): ``ok``, ``locked`` (bid == ask),
+        ``crossed`` (bid > ask), ``one_sided`` or ``empty``. ``book_valid`` keeps the
+        reference's meaning (it does not mean uncrossed)."""
+        bid, ask = self.best_bid_price_int, self.best_ask_price_int
+        if bid > 0 and ask > 0:
+            return "crossed" if bid > ask else "locked" if bid == ask else "ok"
+        return "one_sided" if bid > 0 or ask > 0 else "empty"
+
     def as_dict(self) -> dict[str, int | float | bool]:
         """The header as plain Python values, keys in ``BIN_COLUMNS`` order."""
         return {name: getattr(self, name) for name in BIN_COLUMNS}
