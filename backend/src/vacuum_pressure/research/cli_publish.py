@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import VPError
 from ..lake import lake_root
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     root = args.lake_root or lake_root()
+    out: dict[str, Any]
     try:
         if args.command == "publish":
             paths = publish(args.source_dir, args.dataset_id, args.agents, root)
