@@ -25,16 +25,22 @@ if (!HAVE_CHROMIUM) {
 }
 
 /** Serves one scripted stream per connection; the symbol picks the script. */
-function startFakeBackend(received: string[]): Promise<WebSocketServer> {
+function startFakeBackend(received: string[], connections: Map<string, number>): Promise<WebSocketServer> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1/vacuum-pressure/stream" });
   wss.on("connection", (ws: WebSocket, req) => {
-    const symbol = new URL(req.url ?? "/", "http://x").searchParams.get("symbol");
+    const symbol = new URL(req.url ?? "/", "http://x").searchParams.get("symbol") ?? "";
+    connections.set(symbol, (connections.get(symbol) ?? 0) + 1);
     ws.on("message", (data: Buffer) => {
       const text = data.toString();
       received.push(text);
       const msg = JSON.parse(text) as { type: string; speed?: number };
       ws.send(JSON.stringify({ type: "ack", op: msg.type, ...(msg.speed === undefined ? {} : { speed: msg.speed }) }));
     });
+    if (symbol === "REFUSED") {
+      ws.send(JSON.stringify({ type: "error", message: "symbol REFUSED is not served; this process serves MNQH6" }));
+      ws.close(1008, "bad request");
+      return;
+    }
     if (symbol === "BROKEN") {
       ws.send(JSON.stringify(gridHeader(0)));
       return;
@@ -82,12 +88,13 @@ describe.skipIf(!HAVE_CHROMIUM)("browser smoke (real Chromium)", () => {
   let userDir: string;
   let outDir: string;
   const received: string[] = [];
+  const connections = new Map<string, number>();
 
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), "vp-dist-"));
     await build({ root: ROOT, logLevel: "error", build: { outDir, emptyOutDir: true } });
     server = await preview({ root: ROOT, logLevel: "error", build: { outDir }, preview: { port: 0, strictPort: false, host: "127.0.0.1" } });
-    wss = await startFakeBackend(received);
+    wss = await startFakeBackend(received, connections);
     userDir = mkdtempSync(join(tmpdir(), "vp-chromium-"));
     context = await chromium.launchPersistentContext(userDir, {
       executablePath: CHROMIUM,
@@ -158,6 +165,19 @@ describe.skipIf(!HAVE_CHROMIUM)("browser smoke (real Chromium)", () => {
     expect(await page.textContent("#error")).toBe("Stream contract broken: grid_update arrived before runtime_config");
     expect(await page.textContent("#badge")).toBe("error");
     await page.screenshot({ path: join(RESULTS, "smoke-broken-stream.png") });
+    await page.close();
+  }, 60_000);
+
+  it("shows a server's refusal and does not reconnect after close 1008", async () => {
+    const page = await context.newPage();
+    await page.goto(pageUrl("REFUSED"));
+    await page.waitForSelector("#error:not([hidden])", { timeout: 20_000 });
+    expect(await page.textContent("#error")).toBe(
+      "Server refused the stream: symbol REFUSED is not served; this process serves MNQH6",
+    );
+    await page.waitForTimeout(1500);
+    expect(await page.textContent("#badge")).toBe("error");
+    expect(connections.get("REFUSED")).toBe(1);
     await page.close();
   }, 60_000);
 });
