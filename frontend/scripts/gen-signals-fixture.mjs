@@ -26,15 +26,17 @@ function xorshift(seed) {
 }
 const round4 = (x) => Math.round(x * 10000) / 10000;
 
-function makeBins(nBins, radius, seed) {
+function makeBins(nBins, radius, seed, regimes) {
   const rnd = xorshift(seed);
   const bins = [];
+  const inRange = (t, r) => r !== undefined && t >= r[0] && t < r[1];
   for (let t = 0; t < nBins; t++) {
-    // Regimes: a quiet all-zero stretch, a flat stretch (constant values -> zero slopes and
-    // zero MAD), then drifting bid/ask imbalance with noise.
-    const quiet = t >= 8 && t < 12;
-    const flat = t >= 12 && t < 16;
-    const drift = Math.sin(t / 9) * 2;
+    // Regimes: a quiet all-zero stretch, a flat stretch (identical grids -> slopes of 0 or
+    // rounding dust and a zero MAD), then drifting bid/ask imbalance with noise.
+    const quiet = inRange(t, regimes.quiet);
+    const flat = inRange(t, regimes.flat);
+    // (A flat stretch keeps a non-zero drift so above/below sums are not equal up to dust.)
+    const drift = Math.sin((flat ? regimes.flat[0] + 5 : t) / 9) * 2;
     const row = { v_add: [], v_pull: [], v_fill: [], vacuum_variant: [], pressure_variant: [] };
     for (let k = -radius; k <= radius; k++) {
       if (quiet) {
@@ -214,10 +216,10 @@ function expectedOutputs(ks, bins, width) {
   };
 }
 
-function makeCase(name, description, cellWidthMs, radius, nBins, seed) {
+function makeCase(name, description, cellWidthMs, radius, nBins, seed, regimes) {
   const k = [];
   for (let i = -radius; i <= radius; i++) k.push(i);
-  const bins = makeBins(nBins, radius, seed);
+  const bins = makeBins(nBins, radius, seed, regimes);
   const { derived, expected } = expectedOutputs(k, bins, cellWidthMs);
   return { name, description, cell_width_ms: cellWidthMs, k, derived, bins, expected };
 }
@@ -236,6 +238,7 @@ const fixture = {
       24,
       100,
       12345,
+      { quiet: [8, 12], flat: [12, 16] },
     ),
     makeCase(
       "w100_r12_partial_bands",
@@ -244,6 +247,16 @@ const fixture = {
       12,
       30,
       777,
+      { quiet: [8, 12], flat: [12, 16] },
+    ),
+    makeCase(
+      "w1000_r30_flat_start",
+      "cell_width_ms=1000: slope windows 2/3/5 bins, z window 20 (min periods 3), PFP lag 1; the first 12 bins are identical grids (zero-MAD path), ADS warms at bin 19",
+      1000,
+      30,
+      40,
+      4242,
+      { flat: [0, 12], quiet: [24, 26] },
     ),
   ],
 };
