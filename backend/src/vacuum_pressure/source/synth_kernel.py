@@ -1,0 +1,690 @@
+"""Numba kernel of the synthetic MNQ market (docs/features/synthetic-market.md).
+
+The model is a queue-reactive order book (Huang, Lehalle & Rosenbaum 2015): near the touch, the
+intensity of limit adds falls with the queue size, cancels and modifies are per resting order, and
+market orders hit the touch; deeper levels are refreshed by a slow background add/cancel process
+that keeps hundreds of levels populated. Market orders self-excite (an exponential Hawkes kernel
+per side, Bacry, Mastromatteo & Muzy 2015), and a global multiplier carries the regime
+(quiet/trending/fast) and the decaying 09:30 ET open burst. A latent directional signal schedules
+price moves; with the planted effect on, liquidity is withdrawn on the side about to be approached
+and stacked on the other side during a precursor window before each move.
+
+Everything here is one Gillespie loop over typed arrays; the orchestration (parameters, encoding,
+files) lives in ``synthetic.py``. The kernel writes raw DBN MBO fields into preallocated columns
+and returns how many records it wrote, or -1 when the columns were too short.
+"""
+
+# The kernel draws from numba's per-thread legacy RNG (np.random.seed/random inside njit): it is
+# fast, seeded once per run and deterministic; numba does not compile np.random.Generator calls.
+# ruff: noqa: NPY002
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+N_SLOTS = 16384
+"""Absolute tick slots simulated around the start price (orders beyond them are never simulated)."""
+
+N_NEAR = 20
+"""Levels from each side's touch driven by the queue-reactive intensities (0 = the touch)."""
+
+# Action and side bytes as written into the DBN record (ASCII).
+CH_ADD = ord("A")
+CH_CANCEL = ord("C")
+CH_MODIFY = ord("M")
+CH_FILL = ord("F")
+CH_TRADE = ord("T")
+CH_CLEAR = ord("R")
+CH_BID = ord("B")
+CH_ASK = ord("A")
+CH_NONE = ord("N")
+
+FLAG_LAST = 128
+FLAG_SNAPSHOT = 32
+FLAG_BAD_TS_RECV = 8
+UNDEF_PRICE = np.iinfo(np.int64).max
+
+# Indices into the float64 parameter vector built by synthetic.SynthParams.to_vector().
+P_TICK_INT = 0
+P_START_TICK = 1
+P_ADD_TOUCH = 2  # touch add intensity at an empty queue (1/s per side)
+P_ADD_QREF = 3  # queue size (contracts) at which touch adds halve
+P_ADD_NEAR = 4  # add intensity at level 1 (1/s per side); decays geometrically with depth
+P_ADD_NEAR_DECAY = 5
+P_CANCEL_TOUCH = 6  # per-order cancel rate at the touch (1/s)
+P_CANCEL_NEAR = 7  # per-order cancel rate at levels 1..N_NEAR-1 (1/s)
+P_MODIFY_NEAR = 8  # per-order modify rate at levels 1..N_NEAR-1 (1/s)
+P_MODIFY_PRICE_FRAC = 9  # share of modifies that move the order's price
+P_MARKET = 10  # market order intensity per side (1/s)
+P_HAWKES_JUMP = 11  # market-order intensity jump per market order on the same side (1/s)
+P_HAWKES_TAU = 12  # decay time of the Hawkes excitation (s)
+P_SPREAD_FILL = 13  # add intensity inside a spread wider than one tick (1/s per side)
+P_DEEP_ADD = 14  # background add intensity behind the touch (1/s per side)
+P_DEEP_CANCEL = 15  # per-order cancel rate of the background orders (1/s)
+P_DEEP_LEVELS = 16  # background adds land uniformly on levels 1..DEEP_LEVELS-1
+P_SNAP_DEPTH = 17  # snapshot depth per deep level (contracts)
+P_OPEN_REL_S = 18  # 09:30 ET open, seconds after the start (may be negative)
+P_OPEN_AMP = 19  # extra activity multiplier at the open
+P_OPEN_TAU = 20  # decay time of the open burst (s)
+P_DURATION_S = 21
+P_PRECURSOR_S = 22  # precursor window before each move (s)
+P_PLANTED = 23  # 1.0: precursors on; 0.0: null control
+P_VAC_CANCEL_MULT = 24  # cancel multiplier on the approached side near the touch
+P_VAC_ADD_MULT = 25  # add multiplier on the approached side near the touch
+P_PRESS_ADD_MULT = 26  # add multiplier on the trailing side near the touch
+P_PLANT_LEVELS = 27  # levels from the touch that the planted effect acts on
+P_MOVE_MKT_MULT = 28  # market intensity multiplier on the approached side during a move
+P_MOVE_MIN = 29  # move target, ticks: MIN + geometric(mean MOVE_EXTRA)
+P_MOVE_EXTRA = 30
+P_MOVE_TIMEOUT_S = 31
+P_LATENT_TAU = 32  # latent signal OU decay (s)
+P_OPEN_MOVE_MULT = 33  # move rate multiplier at the open (decays with OPEN_TAU)
+P_ORDER_ID0 = 34
+P_N_STUBS = 35
+P_RECV_LAT_NS = 36  # minimum ts_recv - ts_event (ns)
+P_RECV_JIT_NS = 37  # mean extra exponential latency (ns)
+P_TREND_BIAS = 38  # latent signal pull towards the trend direction in the trending regime
+P_MODIFY_TOUCH = 39  # per-order modify rate at the touch (1/s)
+P_MOVE_SWEEP = 40  # probability that a market order in a move takes the whole touch queue
+N_PARAMS = 41
+
+# Regime table columns (one row per regime: quiet, trending, fast).
+R_MULT = 0  # activity multiplier
+R_MOVE_RATE = 1  # moves per second
+R_MEAN_DUR = 2  # mean regime duration (s)
+R_MOVE_SCALE = 3  # move target multiplier
+N_REGIME_COLS = 4
+
+# Move log columns.
+MV_T0 = 0  # precursor start, ns since the start time
+MV_T1 = 1  # move (aggression) start, ns since the start time
+MV_DIR = 2  # +1 up, -1 down
+MV_TARGET = 3  # target ticks
+MV_MID0 = 4  # mid at MV_T1, in half ticks from the start tick
+MV_REGIME = 5
+N_MV_COLS = 6
+
+PHASE_IDLE = 0
+PHASE_PRECURSOR = 1
+PHASE_MOVE = 2
+
+
+@numba.njit(cache=True)
+def _draw(cdf: np.ndarray, values: np.ndarray) -> int:
+    """One value from a discrete distribution given its cumulative probabilities."""
+    u = np.random.random() * cdf[-1]
+    return int(values[np.searchsorted(cdf, u)])
+
+
+@numba.njit(cache=True)
+def _exp(mean: float) -> float:
+    return -mean * np.log(1.0 - np.random.random())
+
+
+@numba.njit(cache=True)
+def simulate(
+    p: np.ndarray,
+    regimes: np.ndarray,
+    regime_trans: np.ndarray,
+    add_cdf: np.ndarray,
+    add_sizes: np.ndarray,
+    trade_cdf: np.ndarray,
+    trade_sizes: np.ndarray,
+    seed: int,
+    start_ns: int,
+    o_ts: np.ndarray,
+    o_recv: np.ndarray,
+    o_delta: np.ndarray,
+    o_oid: np.ndarray,
+    o_px: np.ndarray,
+    o_size: np.ndarray,
+    o_flags: np.ndarray,
+    o_action: np.ndarray,
+    o_side: np.ndarray,
+    o_seq: np.ndarray,
+    moves: np.ndarray,
+) -> tuple[int, int, int]:
+    """Generate one session into the ``o_*`` columns; return (records, moves, ns simulated).
+
+    Records is -1 when the columns were too short (the ns simulated then tells how far it got).
+
+    Times are ns since the epoch (``start_ns`` = the snapshot's R record), prices price_int,
+    sizes contracts. ``moves`` receives one MV_* row per scheduled move.
+    """
+    np.random.seed(seed)
+    cap = o_ts.shape[0]
+    tick_int = np.int64(p[P_TICK_INT])
+    start_tick = np.int64(p[P_START_TICK])
+    half = N_SLOTS // 2
+    n_deep = int(p[P_DEEP_LEVELS])
+    plant_lv = int(p[P_PLANT_LEVELS])
+    planted = p[P_PLANTED] > 0.5
+
+    # Book: per-side per-slot depth (contracts), order counts and FIFO queues of pool entries.
+    depth = np.zeros((2, N_SLOTS), np.int64)
+    count = np.zeros((2, N_SLOTS), np.int64)
+    head = np.full((2, N_SLOTS), -1, np.int64)
+    tail = np.full((2, N_SLOTS), -1, np.int64)
+    pool = 1 << 20
+    q_oid = np.zeros(pool, np.uint64)
+    q_side = np.zeros(pool, np.int64)
+    q_slot = np.zeros(pool, np.int64)
+    q_qty = np.zeros(pool, np.int64)
+    q_prev = np.full(pool, -1, np.int64)
+    q_next = np.full(pool, -1, np.int64)
+    q_alive = np.zeros(pool, np.bool_)
+    free = np.empty(pool, np.int64)
+    n_free = 0
+    hi = 0  # pool high-water mark
+    alive_side = np.zeros(2, np.int64)
+    next_oid = np.uint64(p[P_ORDER_ID0])
+
+    n = 0
+    seq = np.uint32(1)
+    t = np.int64(0)  # ns since start_ns
+
+    # ---- snapshot at start_ns: R, then every resting order (FLAG_SNAPSHOT | FLAG_BAD_TS_RECV).
+    snap_flags = FLAG_SNAPSHOT | FLAG_BAD_TS_RECV
+    o_ts[n] = start_ns
+    o_recv[n] = start_ns
+    o_delta[n] = 0
+    o_oid[n] = 0
+    o_px[n] = UNDEF_PRICE
+    o_size[n] = 0
+    o_flags[n] = snap_flags
+    o_action[n] = CH_CLEAR
+    o_side[n] = CH_NONE
+    o_seq[n] = seq
+    n += 1
+    bb = half - 1  # best bid slot: start price - 1 tick ... best ask: start price
+    ba = half
+    deep_depth = p[P_SNAP_DEPTH]
+    for side in range(2):
+        for d in range(n_deep):
+            slot = bb - d if side == 0 else ba + d
+            # Thin at the touch, full from a few levels out (the calibrated depth profile).
+            target = deep_depth * (0.3 + 0.7 * min(1.0, d / 6.0)) * (0.6 + 0.8 * np.random.random())
+            while depth[side, slot] < target:
+                qty = _draw(add_cdf, add_sizes)
+                k = hi
+                hi += 1
+                q_oid[k] = next_oid
+                next_oid += np.uint64(1)
+                q_side[k] = side
+                q_slot[k] = slot
+                q_qty[k] = qty
+                q_alive[k] = True
+                q_prev[k] = tail[side, slot]
+                if tail[side, slot] >= 0:
+                    q_next[tail[side, slot]] = k
+                else:
+                    head[side, slot] = k
+                tail[side, slot] = k
+                depth[side, slot] += qty
+                count[side, slot] += 1
+                alive_side[side] += 1
+                if n >= cap:
+                    return -1, 0, int(t)
+                # Snapshot orders carry their (older) entry time as ts_event.
+                o_ts[n] = start_ns - np.int64(_exp(1800.0) * 1e9) - 1
+                o_recv[n] = start_ns
+                o_delta[n] = 0
+                o_oid[n] = q_oid[k]
+                o_px[n] = (start_tick + slot - half) * tick_int
+                o_size[n] = qty
+                o_flags[n] = snap_flags
+                o_action[n] = CH_ADD
+                o_side[n] = CH_BID if side == 0 else CH_ASK
+                o_seq[n] = seq
+                n += 1
+    # A few far stub orders, as real snapshots have: outside the simulated slots, never touched.
+    n_stubs = int(p[P_N_STUBS])
+    for j in range(n_stubs):
+        if n >= cap:
+            return -1, 0, int(t)
+        side = j % 2
+        far = 20000 + 3000 * j
+        o_ts[n] = start_ns - np.int64(86400e9) - j
+        o_recv[n] = start_ns
+        o_delta[n] = 0
+        o_oid[n] = next_oid
+        next_oid += np.uint64(1)
+        o_px[n] = (start_tick - far if side == 0 else start_tick + far) * tick_int
+        o_size[n] = 1 + j
+        o_flags[n] = snap_flags
+        o_action[n] = CH_ADD
+        o_side[n] = CH_BID if side == 0 else CH_ASK
+        o_seq[n] = seq
+        n += 1
+    o_flags[n - 1] = snap_flags | FLAG_LAST
+
+    # ---- continuous trading.
+    dur_ns = np.int64(p[P_DURATION_S] * 1e9)
+    last_recv = np.int64(start_ns)
+    regime = 0
+    regime_end = np.int64(_exp(regimes[0, R_MEAN_DUR]) * 1e9)
+    trend_dir = 1.0
+    latent = 0.0
+    excite = np.zeros(2)  # Hawkes excitation of market orders hitting side 0 (bids) / 1 (asks)
+    phase = PHASE_IDLE
+    phase_end = np.int64(0)
+    next_move = np.int64(_exp(1.0 / regimes[0, R_MOVE_RATE]) * 1e9)
+    mv_dir = 1
+    mv_target = 0
+    mv_mid0 = 0  # in half ticks
+    n_moves = 0
+    rates = np.zeros((2, 4, N_NEAR))  # [side, kind(add, cancel, modify), level]
+    side_rates = np.zeros((2, 4))  # [side, kind(market, spread fill, deep add, deep cancel)]
+    open_forced = False
+    add_near = np.zeros(N_NEAR)
+    for d in range(1, N_NEAR):
+        add_near[d] = p[P_ADD_NEAR] * p[P_ADD_NEAR_DECAY] ** (d - 1)
+
+    while True:
+        # --- time-varying state: regime switches, open burst, latent signal, move phases.
+        ts_s = t / 1e9
+        while t >= regime_end:
+            u = np.random.random()
+            acc = 0.0
+            new = regime
+            for r in range(regimes.shape[0]):
+                acc += regime_trans[regime, r]
+                if u < acc:
+                    new = r
+                    break
+            regime = new
+            if regime == 1:
+                trend_dir = 1.0 if np.random.random() < 0.5 else -1.0
+            regime_end = t + np.int64(_exp(regimes[regime, R_MEAN_DUR]) * 1e9) + 1
+        since_open = ts_s - p[P_OPEN_REL_S]
+        if since_open >= 0.0 and not open_forced:
+            # The cash open starts in the fast regime.
+            open_forced = True
+            regime = regimes.shape[0] - 1
+            regime_end = t + np.int64(_exp(regimes[regime, R_MEAN_DUR]) * 1e9) + 1
+        burst = np.exp(-since_open / p[P_OPEN_TAU]) if since_open >= 0.0 else 0.0
+        mult = regimes[regime, R_MULT] * (1.0 + p[P_OPEN_AMP] * burst)
+        move_mult = 1.0 + p[P_OPEN_MOVE_MULT] * burst
+
+        mid2 = bb + ba - 2 * half  # mid in half ticks from the start tick
+        if phase == PHASE_IDLE and t >= next_move:
+            # The latent signal picks the direction; it leans back towards the start price far
+            # away so the price stays inside the simulated slots.
+            lean = -mid2 / 2.0 / 1500.0
+            x = latent + lean
+            up = np.random.random() < 1.0 / (1.0 + np.exp(-2.0 * x))
+            mv_dir = 1 if up else -1
+            extra = _exp(p[P_MOVE_EXTRA] * regimes[regime, R_MOVE_SCALE])
+            mv_target = int(p[P_MOVE_MIN] + extra)
+            phase = PHASE_PRECURSOR
+            phase_end = t + np.int64(p[P_PRECURSOR_S] * 1e9)
+            if n_moves < moves.shape[0]:
+                moves[n_moves, MV_T0] = t
+                moves[n_moves, MV_T1] = phase_end
+                moves[n_moves, MV_DIR] = mv_dir
+                moves[n_moves, MV_TARGET] = mv_target
+                moves[n_moves, MV_REGIME] = regime
+        elif phase == PHASE_PRECURSOR and t >= phase_end:
+            phase = PHASE_MOVE
+            mv_mid0 = mid2
+            if n_moves < moves.shape[0]:
+                moves[n_moves, MV_MID0] = mid2
+            n_moves += 1
+            phase_end = t + np.int64(p[P_MOVE_TIMEOUT_S] * 1e9)
+        elif phase == PHASE_MOVE and (t >= phase_end or (mid2 - mv_mid0) * mv_dir >= 2 * mv_target):
+            phase = PHASE_IDLE
+            rate = regimes[regime, R_MOVE_RATE] * move_mult
+            next_move = t + np.int64(_exp(1.0 / rate) * 1e9)
+        if t >= dur_ns:
+            break
+
+        # --- component intensities (1/s), queue-reactive near the touch.
+        approached = -1  # side about to be lifted (1 = asks on an up-move)
+        if phase != PHASE_IDLE:
+            approached = 1 if mv_dir > 0 else 0
+        spread = ba - bb
+        total = 0.0
+        for side in range(2):
+            touch = bb if side == 0 else ba
+            sgn = -1 if side == 0 else 1
+            for d in range(N_NEAR):
+                slot = touch + sgn * d
+                q = depth[side, slot]
+                c = count[side, slot]
+                if d == 0:
+                    ra = p[P_ADD_TOUCH] / (1.0 + q / p[P_ADD_QREF])
+                    rc = p[P_CANCEL_TOUCH] * c
+                    rm = p[P_MODIFY_TOUCH] * c
+                else:
+                    ra = add_near[d] / (1.0 + q / p[P_ADD_QREF])
+                    rc = p[P_CANCEL_NEAR] * c
+                    rm = p[P_MODIFY_NEAR] * c
+                if d < plant_lv and approached >= 0:
+                    if phase == PHASE_MOVE:
+                        # The move's own mechanics (both modes): nobody joins the side being run.
+                        if side == approached:
+                            ra *= 0.5
+                        elif planted:
+                            ra *= p[P_PRESS_ADD_MULT]
+                    elif planted:
+                        if side == approached:
+                            rc *= p[P_VAC_CANCEL_MULT]
+                            ra *= p[P_VAC_ADD_MULT]
+                        else:
+                            ra *= p[P_PRESS_ADD_MULT]
+                rates[side, 0, d] = ra * mult
+                rates[side, 1, d] = rc * mult
+                rates[side, 2, d] = rm * mult
+                total += (ra + rc + rm) * mult
+            rmk = p[P_MARKET] * mult + excite[side]
+            if phase == PHASE_MOVE and side == approached:
+                rmk *= p[P_MOVE_MKT_MULT]
+            rsf = 0.0
+            if spread > 1:
+                rsf = p[P_SPREAD_FILL] * mult
+                if phase == PHASE_MOVE:
+                    # The trailing side follows the price; the approached side does not refill.
+                    rsf = rsf * 1.5 if side != approached else rsf * 0.1
+            rda = p[P_DEEP_ADD] * mult
+            rdc = p[P_DEEP_CANCEL] * max(alive_side[side] - count[side, touch], 0)
+            side_rates[side, 0] = rmk
+            side_rates[side, 1] = rsf
+            side_rates[side, 2] = rda
+            side_rates[side, 3] = rdc
+            total += rmk + rsf + rda + rdc
+
+        # --- advance time (Gillespie); decay the Hawkes excitation and the latent signal.
+        dt_s = _exp(1.0 / total)
+        dt_ns = np.int64(dt_s * 1e9) + 1
+        t += dt_ns
+        decay = np.exp(-dt_s / p[P_HAWKES_TAU])
+        excite[0] *= decay
+        excite[1] *= decay
+        a = np.exp(-dt_s / p[P_LATENT_TAU])
+        pull = p[P_TREND_BIAS] * trend_dir if regime == 1 else 0.0
+        latent = latent * a + (1.0 - a) * pull + np.sqrt(1.0 - a * a) * np.random.standard_normal()
+
+        # --- pick the component (linear scan; stops at the first hit).
+        u = np.random.random() * total
+        kind = 6  # rounding leftovers fall on the last component
+        sel_side = 1
+        sel_d = 0
+        found = False
+        for side in range(2):
+            for k in range(3):
+                for d in range(N_NEAR):
+                    u -= rates[side, k, d]
+                    if u < 0.0:
+                        kind = k
+                        sel_side = side
+                        sel_d = d
+                        found = True
+                        break
+                if found:
+                    break
+            if found:
+                break
+            for k in range(4):
+                u -= side_rates[side, k]
+                if u < 0.0:
+                    kind = 3 + k
+                    sel_side = side
+                    found = True
+                    break
+            if found:
+                break
+
+        ts_event = np.int64(start_ns + t)
+        lat = np.int64(p[P_RECV_LAT_NS] + _exp(p[P_RECV_JIT_NS]))
+        recv = ts_event + lat
+        if recv < last_recv:
+            recv = last_recv  # ts_recv never goes back, as in a capture
+        last_recv = recv
+        delta = np.int32(12000 + np.random.randint(0, 6000))
+        seq += np.uint32(1)
+        side = sel_side
+        sgn = -1 if side == 0 else 1
+        side_ch = CH_BID if side == 0 else CH_ASK
+        touch = bb if side == 0 else ba
+
+        if n + 64 >= cap:
+            return -1, 0, int(t)
+
+        if kind == 0 or kind == 4 or kind == 5:
+            # --- add: near level, inside the spread, or a background level.
+            if kind == 0:
+                slot = touch + sgn * sel_d
+            elif kind == 4:
+                gap = ba - bb - 1
+                if gap < 1:
+                    continue
+                step = 1 + np.random.randint(0, gap)
+                slot = bb + step if side == 0 else ba - step
+            else:
+                slot = touch + sgn * (1 + np.random.randint(0, n_deep - 1))
+            if slot < 0 or slot >= N_SLOTS:
+                continue
+            qty = _draw(add_cdf, add_sizes)
+            if n_free > 0:
+                n_free -= 1
+                k = free[n_free]
+            else:
+                k = hi
+                hi += 1
+                if hi >= pool:
+                    return -1, 0, int(t)
+            q_oid[k] = next_oid
+            next_oid += np.uint64(1)
+            q_side[k] = side
+            q_slot[k] = slot
+            q_qty[k] = qty
+            q_alive[k] = True
+            q_next[k] = -1
+            q_prev[k] = tail[side, slot]
+            if tail[side, slot] >= 0:
+                q_next[tail[side, slot]] = k
+            else:
+                head[side, slot] = k
+            tail[side, slot] = k
+            depth[side, slot] += qty
+            count[side, slot] += 1
+            alive_side[side] += 1
+            if side == 0 and slot > bb:
+                bb = slot
+            if side == 1 and slot < ba:
+                ba = slot
+            o_ts[n] = ts_event
+            o_recv[n] = recv
+            o_delta[n] = delta
+            o_oid[n] = q_oid[k]
+            o_px[n] = (start_tick + slot - half) * tick_int
+            o_size[n] = qty
+            o_flags[n] = FLAG_LAST
+            o_action[n] = CH_ADD
+            o_side[n] = side_ch
+            o_seq[n] = seq
+            n += 1
+            continue
+
+        if kind == 1 or kind == 2 or kind == 6:
+            # --- cancel or modify one resting order.
+            if kind == 6:
+                k = -1
+                for _ in range(16):
+                    j = np.random.randint(0, hi)
+                    if q_alive[j] and q_side[j] == side:
+                        dist = (bb - q_slot[j]) if side == 0 else (q_slot[j] - ba)
+                        if dist >= 1:
+                            k = j
+                            break
+                if k < 0:
+                    continue
+            else:
+                slot = touch + sgn * sel_d
+                c = count[side, slot]
+                if c == 0:
+                    continue
+                k = head[side, slot]
+                for _ in range(np.random.randint(0, c)):
+                    k = q_next[k]
+            slot = q_slot[k]
+            old_qty = q_qty[k]
+            new_slot = slot
+            new_qty = old_qty
+            if kind == 2:
+                if np.random.random() < p[P_MODIFY_PRICE_FRAC] or old_qty == 1:
+                    # Re-price by 1-3 ticks, mostly away from the touch; never cross.
+                    step = 1 + np.random.randint(0, 3)
+                    if np.random.random() < 0.4:
+                        step = -step
+                    new_slot = slot + sgn * step
+                    if side == 0 and new_slot >= ba:
+                        new_slot = ba - 1
+                    if side == 1 and new_slot <= bb:
+                        new_slot = bb + 1
+                    if new_slot < 0 or new_slot >= N_SLOTS or new_slot == slot:
+                        continue
+                else:
+                    new_qty = 1 + np.random.randint(0, old_qty - 1)
+            # Unlink (a cancel, a re-price, or nothing for a size decrease, which keeps priority).
+            if kind != 2 or new_slot != slot:
+                if q_prev[k] >= 0:
+                    q_next[q_prev[k]] = q_next[k]
+                else:
+                    head[side, slot] = q_next[k]
+                if q_next[k] >= 0:
+                    q_prev[q_next[k]] = q_prev[k]
+                else:
+                    tail[side, slot] = q_prev[k]
+                depth[side, slot] -= old_qty
+                count[side, slot] -= 1
+            if kind == 2 and new_slot != slot:
+                q_slot[k] = new_slot
+                q_next[k] = -1
+                q_prev[k] = tail[side, new_slot]
+                if tail[side, new_slot] >= 0:
+                    q_next[tail[side, new_slot]] = k
+                else:
+                    head[side, new_slot] = k
+                tail[side, new_slot] = k
+                depth[side, new_slot] += new_qty
+                count[side, new_slot] += 1
+            elif kind == 2:
+                depth[side, slot] -= old_qty - new_qty
+                q_qty[k] = new_qty
+            if kind != 2:
+                q_alive[k] = False
+                free[n_free] = k
+                n_free += 1
+                alive_side[side] -= 1
+            # Keep the touch current: improve on a better re-price, scan away when emptied.
+            if side == 0:
+                if new_slot > bb:
+                    bb = new_slot
+                while depth[0, bb] == 0 and bb > 0:
+                    bb -= 1
+            else:
+                if new_slot < ba:
+                    ba = new_slot
+                while depth[1, ba] == 0 and ba < N_SLOTS - 1:
+                    ba += 1
+            o_ts[n] = ts_event
+            o_recv[n] = recv
+            o_delta[n] = delta
+            o_oid[n] = q_oid[k]
+            o_px[n] = (start_tick + new_slot - half) * tick_int
+            o_size[n] = old_qty if kind != 2 else new_qty
+            o_flags[n] = FLAG_LAST
+            o_action[n] = CH_CANCEL if kind != 2 else CH_MODIFY
+            o_side[n] = side_ch
+            o_seq[n] = seq
+            n += 1
+            continue
+
+        # --- market order hitting the touch of `side`: T, F per resting order, then C/M.
+        avail = depth[side, touch]
+        if avail <= 0:
+            continue
+        if n + 2 * count[side, touch] + 4 >= cap:
+            return -1, 0, int(t)
+        want = _draw(trade_cdf, trade_sizes)
+        if phase == PHASE_MOVE and side == approached and np.random.random() < p[P_MOVE_SWEEP]:
+            want = avail  # sweep the level
+        qty = min(want, avail)
+        excite[side] += p[P_HAWKES_JUMP]
+        aggr_ch = CH_BID if side == 1 else CH_ASK  # a buyer lifts the asks
+        px = (start_tick + touch - half) * tick_int
+        o_ts[n] = ts_event
+        o_recv[n] = recv
+        o_delta[n] = delta
+        o_oid[n] = next_oid  # the aggressor's own order id, as CME reports it
+        next_oid += np.uint64(1)
+        o_px[n] = px
+        o_size[n] = qty
+        o_flags[n] = 0
+        o_action[n] = CH_TRADE
+        o_side[n] = aggr_ch
+        o_seq[n] = seq
+        n += 1
+        left = qty
+        k = head[side, touch]
+        first = n
+        while left > 0:
+            f = min(left, q_qty[k])
+            o_ts[n] = ts_event
+            o_recv[n] = recv
+            o_delta[n] = delta
+            o_oid[n] = q_oid[k]
+            o_px[n] = px
+            o_size[n] = f
+            o_flags[n] = 0
+            o_action[n] = CH_FILL
+            o_side[n] = side_ch
+            o_seq[n] = seq
+            n += 1
+            left -= f
+            k = q_next[k]
+        # The book changes with the C (filled) or M (partially filled) records that follow.
+        n_fills = n - first
+        seq += np.uint32(1)
+        for i in range(n_fills):
+            k = head[side, touch]
+            f = o_size[first + i]
+            o_ts[n] = ts_event
+            o_recv[n] = recv
+            o_delta[n] = delta
+            o_oid[n] = q_oid[k]
+            o_px[n] = px
+            o_flags[n] = 0
+            o_side[n] = side_ch
+            o_seq[n] = seq
+            depth[side, touch] -= f
+            if f >= q_qty[k]:
+                o_size[n] = q_qty[k]
+                o_action[n] = CH_CANCEL
+                nxt = q_next[k]
+                head[side, touch] = nxt
+                if nxt >= 0:
+                    q_prev[nxt] = -1
+                else:
+                    tail[side, touch] = -1
+                count[side, touch] -= 1
+                q_alive[k] = False
+                free[n_free] = k
+                n_free += 1
+                alive_side[side] -= 1
+            else:
+                q_qty[k] -= f
+                o_size[n] = q_qty[k]
+                o_action[n] = CH_MODIFY
+            n += 1
+        o_flags[n - 1] = FLAG_LAST
+        if side == 0:
+            while depth[0, bb] == 0 and bb > 0:
+                bb -= 1
+        else:
+            while depth[1, ba] == 0 and ba < N_SLOTS - 1:
+                ba += 1
+
+    return n, n_moves, int(t)
