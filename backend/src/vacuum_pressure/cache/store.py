@@ -1,0 +1,409 @@
+"""Book cache and replay checkpoints on disk (SPEC 10, SPEC 11 item 1).
+
+Both are ``.npz`` files (NumPy arrays only, never pickle) written atomically (temp file in the
+same folder, then ``os.replace``), each with a ``__meta__`` JSON entry that holds
+
+- the key: product type, symbol, date, start time (the warmup start follows from it), the raw
+  file's identity, the config_version and the format version (checkpoints add the projection
+  model), and
+- a SHA-256 checksum over every array (name, dtype, shape and bytes).
+
+A file whose key differs from the request (stale) or whose checksum or structure does not
+verify (corrupt) is reported as ``CacheInvalidError``; callers log it, delete the file and
+rebuild it. Nothing from a request reaches a path here unchecked: the path components come from
+the validated product type, symbol (``^[A-Z0-9]{1,12}$``), date and clock.
+
+Layout under ``lake/cache``::
+
+    book/<product_type>/<SYMBOL>_<YYYYMMDD>_<HHMM>.npz
+    checkpoints/<product_type>/<SYMBOL>_<YYYYMMDD>_<HHMM>_<projection hash>/
+        key.json
+        bin_<bin_seq:09d>.npz
+
+A checkpoint is the serve pipeline's complete state right after the bin before ``bin_seq`` was
+emitted, plus the number of source records consumed so far (the source position). The spectrum
+state is ~60 MB dense but mostly untouched cells, so every array whose last axis is the cell axis
+is stored sparsely: only the columns that differ from a fresh pipeline's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import VPError
+from ..lake import cache_dir
+from ..source.resolve import validate_product_type, validate_symbol
+from ..timeutil import parse_clock, parse_date
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+"""Bumped whenever the stored layout or the pipeline state layout changes."""
+
+IDENTITY_SAMPLE_BYTES = 1 << 20
+"""Bytes hashed from the head and from the tail of a raw file for its identity."""
+
+_META = "__meta__"
+_COLS = "#cols"
+_VALS = "#vals"
+
+
+class CacheInvalidError(VPError):
+    """A cache or checkpoint file is stale (key mismatch) or corrupt (checksum, structure)."""
+
+
+@dataclass(frozen=True)
+class RawFileIdentity:
+    """Identity of a raw file: size, mtime (ns) and SHA-256 of its first and last MiB.
+
+    A full-file hash would cost seconds per session on a multi-GB day; size + mtime + head/tail
+    hash detects a re-download, a truncation or a replaced file.
+    """
+
+    name: str
+    size: int
+    mtime_ns: int
+    head_tail_sha256: str
+
+
+def raw_file_identity(path: Path) -> RawFileIdentity:
+    """Identity of ``path`` (see RawFileIdentity)."""
+    st = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        digest.update(fh.read(IDENTITY_SAMPLE_BYTES))
+        if st.st_size > IDENTITY_SAMPLE_BYTES:
+            fh.seek(max(IDENTITY_SAMPLE_BYTES, st.st_size - IDENTITY_SAMPLE_BYTES))
+            digest.update(fh.read(IDENTITY_SAMPLE_BYTES))
+    return RawFileIdentity(path.name, st.st_size, st.st_mtime_ns, digest.hexdigest())
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """What a cached state depends on. ``projection`` is empty for the book cache (the book does
+    not depend on it) and ``use_cubic,cubic_scale,damping_lambda`` for checkpoints."""
+
+    product_type: str
+    symbol: str
+    dt: str
+    start_time: str
+    raw: RawFileIdentity
+    config_version: str
+    projection: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        validate_product_type(self.product_type)
+        validate_symbol(self.symbol)
+        parse_date(self.dt)
+        parse_clock(self.start_time, name="start_time", allow_seconds=False)
+
+    def stem(self) -> str:
+        """``SYMBOL_YYYYMMDD_HHMM`` built from validated fields only."""
+        return f"{self.symbol}_{self.dt.replace('-', '')}_{self.start_time.replace(':', '')}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The key as a JSON-ready dictionary."""
+        return asdict(self)
+
+    def with_projection(
+        self, use_cubic: bool, cubic_scale: float, damping_lambda: float
+    ) -> CacheKey:
+        """The checkpoint key: this key plus the projection model."""
+        text = f"{int(use_cubic)},{cubic_scale!r},{damping_lambda!r}"
+        return CacheKey(
+            self.product_type,
+            self.symbol,
+            self.dt,
+            self.start_time,
+            self.raw,
+            self.config_version,
+            text,
+        )
+
+
+# -- state <-> flat arrays -------------------------------------------------------------------------
+def flatten_state(state: dict[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
+    """A nested state dict (``ServePipeline.export_state``) as ``{"a.b": ndarray}``."""
+    out: dict[str, np.ndarray] = {}
+    for name, value in state.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            out.update(flatten_state(value, key + "."))
+        else:
+            out[key] = np.asarray(value)
+    return out
+
+
+def unflatten_state(flat: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Inverse of ``flatten_state``; 0-d arrays become Python scalars."""
+    out: dict[str, Any] = {}
+    for key, arr in flat.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = arr.item() if arr.ndim == 0 else arr
+    return out
+
+
+def _bits(arr: np.ndarray) -> np.ndarray:
+    """Exact bit patterns for comparison (NaN-safe, -0.0 distinct from 0.0)."""
+    if arr.dtype.kind == "f":
+        return arr.view(np.dtype(f"i{arr.dtype.itemsize}"))
+    return arr
+
+
+def _constant_fill(base: np.ndarray) -> np.ndarray | None:
+    if base.ndim == 0 or base.size == 0:
+        return None
+    first = base.reshape(-1)[:1]
+    return first if bool(np.all(_bits(base) == _bits(first)[0])) else None
+
+
+def sparse_encode(
+    flat: dict[str, np.ndarray], template: dict[str, np.ndarray], n_cells: int
+) -> dict[str, np.ndarray]:
+    """Store arrays whose last axis is ``n_cells`` and whose fresh value (``template``) is a
+    constant as only the columns that differ from it."""
+    out: dict[str, np.ndarray] = {}
+    for key, arr in flat.items():
+        base = template.get(key)
+        fill = None
+        if base is not None and arr.ndim >= 1 and arr.shape[-1] == n_cells:
+            fill = _constant_fill(base) if base.shape == arr.shape else None
+        if fill is None:
+            out[key] = arr
+            continue
+        differs = _bits(arr) != _bits(fill)[0]
+        if arr.ndim > 1:
+            differs = differs.reshape(-1, n_cells).any(axis=0)
+        cols = np.flatnonzero(differs).astype(np.int32)
+        out[key + _COLS] = cols
+        out[key + _VALS] = np.ascontiguousarray(arr[..., cols])
+    return out
+
+
+def sparse_decode(
+    stored: dict[str, np.ndarray], template: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Inverse of ``sparse_encode`` (``template`` gives shape, dtype and fill)."""
+    out: dict[str, np.ndarray] = {}
+    for key, arr in stored.items():
+        if key.endswith(_VALS):
+            continue
+        if key.endswith(_COLS):
+            name = key[: -len(_COLS)]
+            base = template.get(name)
+            if base is None:
+                raise CacheInvalidError(f"sparse array {name!r} has no template")
+            full = np.full(base.shape, base.reshape(-1)[0], dtype=base.dtype)
+            vals = stored[name + _VALS]
+            if arr.size and (int(arr.max()) >= base.shape[-1] or int(arr.min()) < 0):
+                raise CacheInvalidError(f"sparse array {name!r} has column indices out of range")
+            full[..., arr] = vals
+            out[name] = full
+        else:
+            out[key] = arr
+    return out
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write ``arrays`` + ``meta`` (with a checksum) atomically to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "checksum": _checksum(arrays)}
+    payload = {**arrays, _META: np.array(json.dumps(meta, sort_keys=True))}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **payload)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def read_npz(path: Path, key: CacheKey) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read and verify ``path``; raise CacheInvalidError when stale or corrupt."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise CacheInvalidError(f"{path} is corrupt: {exc}") from exc
+    raw_meta = arrays.pop(_META, None)
+    if raw_meta is None:
+        raise CacheInvalidError(f"{path} is corrupt: no {_META} entry")
+    try:
+        meta = json.loads(str(raw_meta))
+    except json.JSONDecodeError as exc:
+        raise CacheInvalidError(f"{path} is corrupt: bad metadata ({exc})") from exc
+    stored_key = meta.get("key")
+    if stored_key != key.as_json():
+        raise CacheInvalidError(
+            f"{path} is stale: stored key {stored_key} != wanted {key.as_json()}"
+        )
+    if meta.get("checksum") != _checksum(arrays):
+        raise CacheInvalidError(f"{path} is corrupt: checksum mismatch")
+    return arrays, meta
+
+
+def _discard(path: Path, exc: CacheInvalidError) -> None:
+    logger.warning("discarding cache file: %s", exc)
+    path.unlink(missing_ok=True)
+
+
+# -- book cache ------------------------------------------------------------------------------------
+def book_cache_path(root: Path, key: CacheKey) -> Path:
+    """``lake/cache/book/<product_type>/<SYMBOL>_<YYYYMMDD>_<HHMM>.npz``."""
+    return cache_dir(root) / "book" / key.product_type / f"{key.stem()}.npz"
+
+
+def save_book_cache(
+    root: Path, key: CacheKey, engine_state: dict[str, np.ndarray], position: int
+) -> Path:
+    """Store the engine state right after the book phase and the source position (records
+    consumed before the first record at or after the warmup start)."""
+    path = book_cache_path(root, key)
+    meta = {"kind": "book", "key": key.as_json(), "position": int(position)}
+    write_npz(path, {k: np.asarray(v) for k, v in engine_state.items()}, meta)
+    logger.info("book cache written: %s (position %d)", path, position)
+    return path
+
+
+def load_book_cache(root: Path, key: CacheKey) -> tuple[dict[str, np.ndarray], int] | None:
+    """``(engine_state, position)`` from a verified book cache; None when absent. A stale or
+    corrupt file is logged, deleted and reported as absent (the caller rebuilds it)."""
+    path = book_cache_path(root, key)
+    if not path.is_file():
+        return None
+    try:
+        arrays, meta = read_npz(path, key)
+        if meta.get("kind") != "book" or not isinstance(meta.get("position"), int):
+            raise CacheInvalidError(f"{path} is corrupt: not a book cache")
+    except CacheInvalidError as exc:
+        _discard(path, exc)
+        return None
+    return arrays, int(meta["position"])
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Checkpoint:
+    """A stored pipeline state: resume emits ``bin_seq`` next, starting at ``bin_start_ns``,
+    after skipping ``position`` source records."""
+
+    bin_seq: int
+    bin_start_ns: int
+    position: int
+    state: dict[str, Any]
+
+
+class CheckpointStore:
+    """Checkpoints of one replay (key incl. projection model) on disk.
+
+    ``template`` is a fresh ServePipeline's ``export_state()`` (gives shapes and fills for the
+    sparse encoding); ``n_cells`` the config's ``n_absolute_ticks``.
+    """
+
+    def __init__(self, root: Path, key: CacheKey, template: dict[str, Any], n_cells: int) -> None:
+        if not key.projection:
+            raise VPError("checkpoint keys need the projection model (CacheKey.with_projection)")
+        self.key = key
+        proj_hash = hashlib.sha256(key.projection.encode()).hexdigest()[:8]
+        self.folder = (
+            cache_dir(root) / "checkpoints" / key.product_type / f"{key.stem()}_{proj_hash}"
+        )
+        self._template = flatten_state(template)
+        self._n_cells = n_cells
+        self._index: dict[int, tuple[int, Path]] = {}  # bin_start_ns -> (bin_seq, path)
+        self._open()
+
+    def _open(self) -> None:
+        key_file = self.folder / "key.json"
+        wanted = self.key.as_json()
+        if self.folder.is_dir():
+            try:
+                stored = json.loads(key_file.read_text())
+            except (OSError, json.JSONDecodeError):
+                stored = None
+            if stored != wanted:
+                logger.warning("checkpoints in %s are stale or unreadable; rebuilding", self.folder)
+                for old in self.folder.glob("*.npz"):
+                    old.unlink(missing_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not key_file.is_file() or json.loads(key_file.read_text()) != wanted:
+            tmp = key_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(wanted, sort_keys=True))
+            os.replace(tmp, key_file)
+        for path in self.folder.glob("bin_*.npz"):
+            parts = path.stem.split("_")
+            if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+                self._index[int(parts[2])] = (int(parts[1]), path)
+
+    def starts(self) -> list[int]:
+        """``bin_start_ns`` of every checkpoint on disk, ascending."""
+        return sorted(self._index)
+
+    def has(self, bin_start_ns: int) -> bool:
+        """Whether a checkpoint resuming at ``bin_start_ns`` exists."""
+        return bin_start_ns in self._index
+
+    def save(self, bin_seq: int, bin_start_ns: int, position: int, state: dict[str, Any]) -> Path:
+        """Persist a pipeline state that resumes at ``bin_seq`` / ``bin_start_ns``."""
+        path = self.folder / f"bin_{bin_seq:09d}_{bin_start_ns}.npz"
+        arrays = sparse_encode(flatten_state(state), self._template, self._n_cells)
+        meta = {
+            "kind": "checkpoint",
+            "key": self.key.as_json(),
+            "bin_seq": int(bin_seq),
+            "bin_start_ns": int(bin_start_ns),
+            "position": int(position),
+        }
+        write_npz(path, arrays, meta)
+        self._index[bin_start_ns] = (bin_seq, path)
+        return path
+
+    def nearest(self, target_start_ns: int) -> Checkpoint | None:
+        """The verified checkpoint with the latest ``bin_start_ns <= target_start_ns``; corrupt
+        or stale files met on the way are logged, deleted and skipped."""
+        for start in sorted((s for s in self._index if s <= target_start_ns), reverse=True):
+            _, path = self._index[start]
+            try:
+                arrays, meta = read_npz(path, self.key)
+                flat = sparse_decode(arrays, self._template)
+                missing = set(self._template) - set(flat)
+                if meta.get("kind") != "checkpoint" or missing:
+                    raise CacheInvalidError(f"{path} is corrupt: missing {sorted(missing)}")
+            except CacheInvalidError as exc:
+                _discard(path, exc)
+                del self._index[start]
+                continue
+            return Checkpoint(
+                int(meta["bin_seq"]),
+                int(meta["bin_start_ns"]),
+                int(meta["position"]),
+                unflatten_state(flat),
+            )
+        return None

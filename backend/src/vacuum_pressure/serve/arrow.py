@@ -1,0 +1,56 @@
+"""Wire encoding of serve bins (SPEC 8): the grid_update header and the Arrow IPC frame."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..pipeline.frames import ServeBin, grid_column_names
+
+_SAFE_INT = 2**53
+"""Integers above this lose precision as JavaScript numbers; they are sent as strings."""
+
+_TYPES = {"k": pa.int32(), "spectrum_state_code": pa.int8(), "last_event_id": pa.int64()}
+
+
+def grid_schema(horizons_ms: tuple[int, ...]) -> pa.Schema:
+    """The Arrow schema of one grid frame: columns in wire order, float64 unless named."""
+    return pa.schema(
+        [
+            pa.field(n, _TYPES.get(n, pa.float64()), nullable=False)
+            for n in grid_column_names(horizons_ms)
+        ]
+    )
+
+
+def schema_fields(schema: pa.Schema) -> list[dict[str, str]]:
+    """``[{"name", "type"}]`` of a schema, for runtime_config.grid_schema_fields."""
+    return [{"name": f.name, "type": str(f.type).replace("double", "float64")} for f in schema]
+
+
+def _json_int(value: int) -> int | str:
+    return str(value) if abs(value) > _SAFE_INT else value
+
+
+def header_message(frame: ServeBin) -> str:
+    """The grid_update text frame of a bin (int64 values above 2^53 as decimal strings)."""
+    msg: dict[str, Any] = {"type": "grid_update"}
+    for name, value in frame.header.as_dict().items():
+        msg[name] = (
+            _json_int(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        )
+    return json.dumps(msg, separators=(",", ":"))
+
+
+def grid_ipc(frame: ServeBin, schema: pa.Schema) -> bytes:
+    """One self-contained Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
+    columns = frame.columns()
+    arrays = [pa.array(np.ascontiguousarray(columns[f.name]), type=f.type) for f in schema]
+    batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
