@@ -398,6 +398,8 @@ def simulate(
         dt_s = _exp(1.0 / total)
         dt_ns = np.int64(dt_s * 1e9) + 1
         t += dt_ns
+        if t >= dur_ns:
+            break
         decay = np.exp(-dt_s / p[P_HAWKES_TAU])
         excite[0] *= decay
         excite[1] *= decay

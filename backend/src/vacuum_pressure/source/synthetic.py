@@ -452,6 +452,8 @@ def ensure_synthetic_day(
     seed: int = DEFAULT_SEED,
     planted_effect: bool = True,
     force: bool = False,
+    start_et: str = DEFAULT_START_ET,
+    end_et: str = DEFAULT_END_ET,
 ) -> Path:
     """The lake's raw file for ``config.symbol`` on ``dt``, generated first if absent.
 
@@ -473,7 +475,13 @@ def ensure_synthetic_day(
     tmp = Path(tmp_name)
     try:
         summary = generate_day(
-            tmp, symbol=config.symbol, dt=dt, seed=seed, planted_effect=planted_effect
+            tmp,
+            symbol=config.symbol,
+            dt=dt,
+            start_et=start_et,
+            end_et=end_et,
+            seed=seed,
+            planted_effect=planted_effect,
         )
         os.replace(tmp, final)
     finally:

@@ -1,0 +1,276 @@
+"""Synthetic MNQ market: determinism, Databento book rules, DBN round trip, realistic statistics
+and the planted vacuum/pressure precursor (with its null control)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import databento as db
+import numpy as np
+import pytest
+
+from vacuum_pressure.config import load_config
+from vacuum_pressure.source import synth_kernel as sk
+from vacuum_pressure.source import synthetic as synth
+from vacuum_pressure.timeutil import et_to_ns
+
+TICK = 250_000_000
+A, C, M, F, T, R = (ord(x) for x in "ACMFTR")
+
+
+@cache
+def _sim(start_et: str, end_et: str, seed: int = 7, planted: bool = True) -> synth.SynthResult:
+    return synth.simulate(start_et=start_et, end_et=end_et, seed=seed, planted_effect=planted)
+
+
+def _reference_book_errors(rec: np.ndarray) -> tuple[list[str], int]:
+    """Replay with Databento's rules (only A/C/M/R change the book); list every violation.
+
+    Returns (violations, F_LAST records checked).
+    """
+    orders: dict[int, tuple[int, int, int]] = {}
+    depth: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    bid = ask = None
+    errors: list[str] = []
+    checked = 0
+    for i, r in enumerate(rec.tolist()):
+        # Field order of MBO_DTYPE.
+        _, _, _, _, _, oid, px, size, flags, _, action, side_ch, _, _, _ = r
+        side = 0 if side_ch == ord("B") else 1
+        if action == R:
+            orders.clear()
+            depth[0].clear()
+            depth[1].clear()
+        elif action == A:
+            if oid in orders:
+                errors.append(f"{i}: duplicate add {oid}")
+            orders[oid] = (side, px, size)
+            depth[side][px] = depth[side].get(px, 0) + size
+        elif action in (C, M):
+            if oid not in orders:
+                errors.append(f"{i}: {chr(action)} of unknown order {oid}")
+                continue
+            o_side, o_px, o_size = orders.pop(oid)
+            book = depth[o_side]
+            book[o_px] -= o_size
+            if book[o_px] < 0:
+                errors.append(f"{i}: negative depth at {o_px}")
+            if book[o_px] == 0:
+                del book[o_px]
+            if action == M:
+                orders[oid] = (side, px, size)
+                depth[side][px] = depth[side].get(px, 0) + size
+        elif action == F:
+            if oid not in orders:
+                errors.append(f"{i}: fill of unknown order {oid}")
+            elif size > orders[oid][2]:
+                errors.append(f"{i}: fill {size} > resting {orders[oid][2]}")
+        elif action == T:
+            touch = ask if side == 0 else bid  # a buyer ('B') trades at the best ask
+            if px != touch:
+                errors.append(f"{i}: trade at {px}, touch {touch}")
+        if flags & sk.FLAG_LAST:
+            checked += 1
+            bid = max(depth[0]) if depth[0] else None
+            ask = min(depth[1]) if depth[1] else None
+            if bid is None or ask is None:
+                errors.append(f"{i}: one-sided book")
+            elif bid >= ask:
+                errors.append(f"{i}: crossed book {bid} >= {ask}")
+    return errors, checked
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    a = synth.generate_day(tmp_path / "a.dbn.zst", start_et="08:00", end_et="08:01", seed=3)
+    b = synth.generate_day(tmp_path / "b.dbn.zst", start_et="08:00", end_et="08:01", seed=3)
+    c = synth.generate_day(tmp_path / "c.dbn.zst", start_et="08:00", end_et="08:01", seed=4)
+    assert a.records == b.records
+    assert a.path.read_bytes() == b.path.read_bytes()
+    assert a.path.read_bytes() != c.path.read_bytes()
+
+
+def test_book_rules_hold_at_every_record_and_f_last() -> None:
+    rec = _sim("08:00", "08:03").records
+    errors, checked = _reference_book_errors(rec)
+    assert errors == []
+    assert checked > 20_000
+
+
+def test_book_rules_hold_through_the_open_in_the_null_run() -> None:
+    rec = _sim("09:29", "09:31", seed=11, planted=False).records
+    errors, checked = _reference_book_errors(rec)
+    assert errors == []
+    assert checked > 20_000
+
+
+def test_snapshot_and_event_structure() -> None:
+    result = _sim("08:00", "08:03")
+    rec = result.records
+    start = et_to_ns("2026-02-06", "08:00")
+    assert result.start_ns == start
+    # R first: SNAPSHOT|BAD_TS_RECV, side N, undefined price.
+    r0 = rec[0]
+    assert (r0["action"], r0["side"], r0["flags"]) == (R, ord("N"), 40)
+    assert r0["price"] == sk.UNDEF_PRICE
+    snap = (rec["flags"] & sk.FLAG_SNAPSHOT) != 0
+    n_snap = int(snap.sum())
+    assert snap[:n_snap].all() and not snap[n_snap:].any()
+    assert (rec["action"][1:n_snap] == A).all()
+    assert (rec["ts_recv"][:n_snap] == start).all()
+    assert (rec["ts_event"][1:n_snap] < start).all()
+    assert rec["flags"][n_snap - 1] == 40 | sk.FLAG_LAST
+    assert (rec["flags"][1 : n_snap - 1] == 40).all()
+    # Hundreds of levels a side, tens of thousands of orders, a few far stubs.
+    snap_rec = rec[1:n_snap]
+    bids = snap_rec[snap_rec["side"] == ord("B")]["price"]
+    asks = snap_rec[snap_rec["side"] == ord("A")]["price"]
+    assert len(np.unique(bids)) >= 500 and len(np.unique(asks)) >= 500
+    assert 10_000 <= n_snap <= 60_000
+    far = np.abs(snap_rec["price"] - 21_500 * 10**9) > 10_000 * TICK
+    assert int(far.sum()) == synth.SynthParams().n_stubs
+    # Live data: ts_event strictly, ts_recv and sequence never decreasing; ts_recv after ts_event.
+    live = rec[n_snap:]
+    assert (np.diff(live["ts_event"].astype(np.int64)) >= 0).all()
+    assert (np.diff(live["ts_recv"].astype(np.int64)) >= 0).all()
+    assert (np.diff(live["sequence"].astype(np.int64)) >= 0).all()
+    assert (live["ts_recv"] > live["ts_event"]).all()
+    assert live["ts_event"][-1] < et_to_ns("2026-02-06", "08:03")
+    # Every T is followed by F records only, then the C/M that ends in F_LAST.
+    t_idx = np.flatnonzero(live["action"] == T)
+    for i in t_idx[:200]:
+        j = i + 1
+        while live["action"][j] == F:
+            assert live["flags"][j] == 0
+            j += 1
+        n_fill = j - i - 1
+        assert n_fill >= 1
+        tail = live[j : j + n_fill]
+        assert set(tail["action"].tolist()) <= {C, M}
+        assert tail["flags"][-1] & sk.FLAG_LAST and not (tail["flags"][:-1] & sk.FLAG_LAST).any()
+        assert live["size"][i] == live["size"][i + 1 : j].sum()
+
+
+def test_dbn_round_trip_through_databento(tmp_path: Path) -> None:
+    path = tmp_path / "glbx-mdp3-20260206.mbo.dbn.zst"
+    summary = synth.generate_day(path, start_et="08:00", end_et="08:01", seed=5)
+    expected = synth.simulate(start_et="08:00", end_et="08:01", seed=5).records
+    store = db.DBNStore.from_file(path)
+    assert store.metadata.dataset == "GLBX.MDP3"
+    assert str(store.metadata.schema) == "mbo"
+    assert store.metadata.symbols == ["MNQH6"]
+    mapping = store.metadata.mappings["MNQH6"]
+    assert [(m["start_date"].isoformat(), m["symbol"]) for m in mapping] == [
+        ("2026-02-06", str(synth.INSTRUMENT_ID))
+    ]
+    got = store.to_ndarray()
+    assert len(got) == len(expected) == summary.records
+    for name in synth.MBO_DTYPE.names or ():
+        want = expected[name]
+        have = got[name]
+        if name in ("action", "side"):
+            have = have.view(np.uint8)
+        assert np.array_equal(have.astype(np.int64), want.astype(np.int64)), name
+    assert set(np.unique(got["publisher_id"]).tolist()) == {synth.PUBLISHER_GLBX}
+
+
+def test_statistics_in_realistic_ranges() -> None:
+    rec = _sim("08:00", "08:03").records
+    live = rec[(rec["flags"] & sk.FLAG_SNAPSHOT) == 0]
+    share = {ch: float(np.mean(live["action"] == ord(ch))) for ch in "ACMFT"}
+    # The real CME file (ESH4): A 0.34, C 0.30, M 0.20, F 0.11, T 0.05.
+    assert 0.25 <= share["A"] <= 0.40
+    assert 0.25 <= share["C"] <= 0.40
+    assert 0.12 <= share["M"] <= 0.25
+    assert 0.07 <= share["F"] <= 0.15
+    assert 0.03 <= share["T"] <= 0.08
+    fills_per_trade = share["F"] / share["T"]
+    assert 1.5 <= fills_per_trade <= 3.0  # real: 2.14
+    adds = live[live["action"] == A]["size"]
+    assert 0.65 <= float(np.mean(adds == 1)) <= 0.85  # real: 0.75
+    rate = len(live) / 180.0
+    assert 100 <= rate <= 600  # records/s before the open
+
+
+def test_open_is_much_busier() -> None:
+    before = _sim("09:20", "09:22").records
+    after = _sim("09:30", "09:32").records
+    n_before = int(np.sum((before["flags"] & sk.FLAG_SNAPSHOT) == 0))
+    n_after = int(np.sum((after["flags"] & sk.FLAG_SNAPSHOT) == 0))
+    assert n_after > 2.5 * n_before
+    # 1-4 million records in the busiest hour means about 280-1,100 records/s on average; the
+    # first minutes of the open run above that average.
+    assert n_after / 120.0 > 700
+
+
+def _approached_cancels(result: synth.SynthResult) -> tuple[float, float, float]:
+    """(precursor rate, earlier baseline rate, share of moves running 8 ticks before 4 back).
+
+    Counts plain cancels (not the C that follows a fill) within 4 ticks of the mid at the move
+    start on the side the move goes to, in the 2 s before it and in the 10 s before that.
+    """
+    rec = result.records
+    live = rec[(rec["flags"] & sk.FLAG_SNAPSHOT) == 0]
+    fill_seq = set((live["sequence"][live["action"] == F] + 1).tolist())
+    is_cancel = (live["action"] == C) & ~np.isin(live["sequence"], list(fill_seq))
+    c = live[is_cancel]
+    ts = c["ts_event"].astype(np.int64) - result.start_ns
+    pre = base = 0
+    for mv in result.moves:
+        t1, direction, mid2 = int(mv[sk.MV_T1]), int(mv[sk.MV_DIR]), int(mv[sk.MV_MID0])
+        mid_price = 21_500 * 10**9 + mid2 * TICK // 2
+        side = ord("A") if direction > 0 else ord("B")
+        dist = np.abs(c["price"].astype(np.int64) - mid_price) / TICK
+        near = (c["side"] == side) & (dist <= 4.5)
+        lo, mid, hi = np.searchsorted(ts, [t1 - 12 * 10**9, t1 - 2 * 10**9, t1])
+        pre += int(near[mid:hi].sum())
+        base += int(near[lo:mid].sum())
+    n = max(len(result.moves), 1)
+    # Outcome: from the move start, does the trade price run 8 ticks before 4 back?
+    trades = live[live["action"] == T]
+    tts = trades["ts_event"].astype(np.int64) - result.start_ns
+    wins = 0
+    for mv in result.moves:
+        t1, direction, mid2 = int(mv[sk.MV_T1]), int(mv[sk.MV_DIR]), int(mv[sk.MV_MID0])
+        i = np.searchsorted(tts, t1)
+        path = (trades["price"][i : i + 5000].astype(np.int64) - 21_500 * 10**9) / TICK
+        excursion = (path - mid2 / 2.0) * direction
+        up = np.flatnonzero(excursion >= 8)
+        down = np.flatnonzero(excursion <= -4)
+        if len(up) and (not len(down) or up[0] < down[0]):
+            wins += 1
+    return pre / 2.0 / n, base / 10.0 / n, wins / n
+
+
+def test_planted_precursor_and_null_control() -> None:
+    planted = _sim("09:30", "09:40", seed=7, planted=True)
+    null = _sim("09:30", "09:40", seed=7, planted=False)
+    assert len(planted.moves) >= 10 and len(null.moves) >= 10
+    pre, base, win = _approached_cancels(planted)
+    assert pre > 2.5 * base
+    assert win >= 0.6
+    pre0, base0, win0 = _approached_cancels(null)
+    assert pre0 < 1.5 * base0
+    assert win0 >= 0.6  # the same kind of moves happen without the precursor
+
+
+def test_ensure_synthetic_day_writes_once(lake: Path) -> None:
+    config = load_config()
+    path = synth.ensure_synthetic_day(config, "2026-02-06", lake, start_et="08:00", end_et="08:01")
+    assert path.name == "glbx-mdp3-20260206.mbo.dbn.zst"
+    assert path.parent.as_posix().endswith(
+        "raw/source=databento/product_type=future_mbo/symbol=MNQ/table=market_by_order_dbn"
+    )
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    stat = path.stat()
+    again = synth.ensure_synthetic_day(config, "2026-02-06", lake, start_et="08:00", end_et="08:02")
+    assert again == path and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert path.stat().st_size == stat.st_size
+
+
+def test_cli_main_writes_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.dbn.zst"
+    code = synth.main(["--out", str(out), "--start-et", "08:00", "--end-et", "08:01"])
+    assert code == 0 and out.exists()
+    assert "records" in capsys.readouterr().out
+    assert synth.main(["--out", str(out), "--start-et", "09:00", "--end-et", "08:00"]) == 2
