@@ -309,6 +309,7 @@ def manifest_fields(
         "tick_int": config.tick_int,
         "projection_horizons_bins": list(config.projection_horizons_bins),
         "projection_horizons_ms": list(config.projection_horizons_ms),
+        "spectrum_threshold_neutral": config.spectrum_threshold_neutral,
     }
 
 

@@ -1,0 +1,313 @@
+"""``analyze_vp_signals.py``: the signal analysis over a capture, a published dataset or a
+pipeline run, with JSON output and a self-contained HTML report beside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import load_config
+from ..errors import VPError
+from ..lake import lake_root
+from ..pipeline.frames import ServeBin
+from ..timeutil import et_to_ns
+from . import analysis, report
+from .cli_common import (
+    add_projection_args,
+    config_from_args,
+    projection_from_args,
+    setup_logging,
+)
+from .series import BinSeries, Geometry, from_frames, load_capture, load_published
+
+logger = logging.getLogger(__name__)
+MODES = ("default", "regime", "projection_experiment")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x.strip())
+
+
+def _bools(text: str) -> tuple[bool, ...]:
+    values = {"true": True, "1": True, "false": False, "0": False}
+    try:
+        return tuple(values[x.strip().lower()] for x in text.split(",") if x.strip())
+    except KeyError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} is not a boolean: use true/false") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``analyze_vp_signals.py``."""
+    ap = argparse.ArgumentParser(
+        prog="analyze_vp_signals.py",
+        description="Signal analysis: default, regime (TP/SL trades) or projection_experiment.",
+    )
+    ap.add_argument("--mode", choices=MODES, default="default")
+    ap.add_argument("--product-type", help="future_mbo or equity_mbo (pipeline input)")
+    ap.add_argument("--symbol", help="contract, e.g. MNQH6 (pipeline input)")
+    ap.add_argument("--dt", help="session date YYYY-MM-DD")
+    ap.add_argument("--config", type=Path, default=None, help="instrument YAML")
+    ap.add_argument("--lake-root", type=Path, default=None, help="lake root")
+    ap.add_argument("--start-time", help="stream start HH:MM ET (default: --eval-start's minute)")
+    ap.add_argument("--eval-start", help="first bin end HH:MM[:SS] ET (included)")
+    ap.add_argument("--eval-end", help="last bin end HH:MM[:SS] ET (excluded)")
+    ap.add_argument("--capture-dir", type=Path, help="read a capture dir instead of replaying")
+    ap.add_argument("--dataset-id", help="read a published dataset instead of replaying")
+    ap.add_argument(
+        "--horizons-bins",
+        type=_ints,
+        default=(1, 5, 10, 50, 100),
+        help="default mode: price horizons in bins",
+    )
+    d = analysis.RegimeParams()
+    ap.add_argument("--directional-bands", type=_ints, default=d.directional_bands)
+    ap.add_argument("--micro-windows", type=_ints, default=d.micro_windows)
+    ap.add_argument("--signal-threshold", type=float, default=d.signal_threshold)
+    ap.add_argument("--cooldown-bins", type=int, default=d.cooldown_bins)
+    ap.add_argument("--composite-threshold", type=float, default=d.composite_threshold)
+    ap.add_argument("--tp-ticks", type=float, default=d.tp_ticks)
+    ap.add_argument("--sl-ticks", type=float, default=d.sl_ticks)
+    ap.add_argument("--max-hold-snapshots", type=int, default=d.max_hold_snapshots)
+    e = analysis.ExperimentParams()
+    ap.add_argument("--experiment-use-cubic-values", type=_bools, default=e.use_cubic_values)
+    ap.add_argument("--experiment-cubic-scale-values", type=_floats, default=e.cubic_scale_values)
+    ap.add_argument(
+        "--experiment-damping-lambda-values", type=_floats, default=e.damping_lambda_values
+    )
+    ap.add_argument("--experiment-regime-horizon-bins", type=int, default=e.regime_horizon_bins)
+    ap.add_argument("--experiment-slope-window-bins", type=int, default=e.slope_window_bins)
+    ap.add_argument("--experiment-shift-z-threshold", type=float, default=e.shift_z_threshold)
+    add_projection_args(ap)
+    ap.add_argument("--json-output", type=Path, help="write the JSON here (+ .html report beside)")
+    ap.add_argument("--verbose", action="store_true")
+    return ap
+
+
+def _window_ns(args: argparse.Namespace, dt: str | None) -> tuple[int | None, int | None]:
+    if (args.eval_start or args.eval_end) and not dt:
+        raise VPError("--eval-start/--eval-end need --dt (or a capture manifest with dt)")
+    start = et_to_ns(dt, args.eval_start, name="eval_start") if args.eval_start and dt else None
+    end = et_to_ns(dt, args.eval_end, name="eval_end") if args.eval_end and dt else None
+    return start, end
+
+
+def _bounded(frames: Iterator[ServeBin], start: int | None, end: int | None) -> Iterator[ServeBin]:
+    for frame in frames:
+        ts = frame.header.ts_ns
+        if end is not None and ts >= end:
+            return
+        if start is None or ts >= start:
+            yield frame
+
+
+def load_series(args: argparse.Namespace) -> BinSeries:
+    """The bins to analyse, from the input the arguments name, limited to the eval window."""
+    root = args.lake_root or lake_root()
+    if args.capture_dir or args.dataset_id:
+        series = (
+            load_capture(args.capture_dir, load_config(args.config))
+            if args.capture_dir
+            else load_published(root, args.dataset_id)
+        )
+        dt = args.dt
+        if dt is None:
+            folder = args.capture_dir or (root / "research" / "vp_immutable" / args.dataset_id)
+            dt = json.loads((Path(folder) / "manifest.json").read_text()).get("dt")
+        return series.window(*_window_ns(args, dt))
+    if not (args.product_type and args.symbol and args.dt):
+        raise VPError("pipeline input needs --product-type, --symbol and --dt")
+    from ..pipeline.replay import serve_bins
+
+    config = config_from_args(args)
+    start, end = _window_ns(args, args.dt)
+    start_time = args.start_time or (args.eval_start or "")[:5]
+    if not start_time:
+        raise VPError("pipeline input needs --start-time or --eval-start")
+    frames = serve_bins(
+        config,
+        args.dt,
+        start_time,
+        root=root,
+        projection=projection_from_args(args),
+        fix_reference_defects=args.fix_reference_defects,
+    )
+    try:
+        return from_frames(_bounded(frames, start, end), Geometry.from_config(config))
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+
+
+def run(args: argparse.Namespace, series: BinSeries) -> dict[str, Any]:
+    """The analysis of the chosen mode (with its ``series`` entry for the report)."""
+    if args.mode == "regime":
+        return analysis.regime(
+            series,
+            analysis.RegimeParams(
+                tuple(args.directional_bands),
+                tuple(args.micro_windows),
+                args.signal_threshold,
+                args.cooldown_bins,
+                args.tp_ticks,
+                args.sl_ticks,
+                args.max_hold_snapshots,
+                args.composite_threshold,
+            ),
+        )
+    if args.mode == "projection_experiment":
+        return analysis.projection_experiment(
+            series,
+            analysis.ExperimentParams(
+                tuple(args.experiment_use_cubic_values),
+                tuple(args.experiment_cubic_scale_values),
+                tuple(args.experiment_damping_lambda_values),
+                args.experiment_regime_horizon_bins,
+                args.experiment_slope_window_bins,
+                args.experiment_shift_z_threshold,
+            ),
+        )
+    return analysis.default(series, tuple(args.horizons_bins))
+
+
+def render_report(result: dict[str, Any], series: BinSeries) -> str:
+    """The HTML report of one result."""
+    hours = (series.ts_ns - series.ts_ns[0]) / 3.6e12 if series.n else np.zeros(0)
+    t0 = int(series.ts_ns[0]) if series.n else 0
+    figs: list[str] = []
+    summary: dict[str, Any] = {
+        "mode": result["mode"],
+        "bins": result["n_bins"],
+        "hours": round(result["hours"], 3),
+    }
+    if result["mode"] == "regime":
+        trades = result["directional"]["trades"]
+        figs.append(report.price_chart(hours, series.mid_price, series.book_valid, trades, t0))
+        names = ("directional", "page_composite")
+        blocks = [result[n] for n in names]
+        for n, b in zip(names, blocks, strict=True):
+            summary[f"{n} trades (TP/SL/timeout)"] = f"{b['n_tp']}/{b['n_sl']}/{b['n_timeout']}"
+            lo, hi = b["hit_rate_ci95"]
+            summary[f"{n} hit rate"] = (
+                f"{b['hit_rate']:.3f} (95% CI {lo:.3f}-{hi:.3f}, {b['hit_rate_trades']} "
+                f"resolved trades; breakeven {b['breakeven_hit_rate']:.3f}: {b['verdict']})"
+            )
+        figs.append(
+            report.bar_chart(
+                "Hit rate (TP before SL, resolved trades) with 95% CI",
+                list(names),
+                [b["hit_rate"] for b in blocks],
+                intervals=[tuple(b["hit_rate_ci95"]) for b in blocks],
+                reference=blocks[0]["breakeven_hit_rate"],
+                y_max=1.0,
+            )
+        )
+        labels, values, colours = [], [], []
+        for n, b in zip(names, blocks, strict=True):
+            for key, colour in (("tp", "#1a9850"), ("sl", "#d73027"), ("timeout", "#878787")):
+                labels.append(f"{n[:4]} {key}")
+                values.append(float(b[f"n_{key}"]))
+                colours.append(colour)
+        figs.append(report.bar_chart("TP/SL outcome distribution", labels, values, colours=colours))
+    elif result["mode"] == "default":
+        figs.append(report.price_chart(hours, series.mid_price, series.book_valid, [], t0))
+        for key, title in (
+            ("directional_edge", "Directional edge: hit rate per horizon (bins)"),
+            ("centre_sign", "Centre-row score sign: hit rate per horizon (bins)"),
+        ):
+            block = (
+                result["directional_edge"]["hit_rate_by_horizon"]
+                if key == "directional_edge"
+                else result["centre_sign_hit_rate_by_horizon"]
+            )
+            figs.append(
+                report.bar_chart(
+                    title,
+                    list(block),
+                    [v["hit_rate"] for v in block.values()],
+                    intervals=[tuple(v["ci95"]) for v in block.values()],
+                    reference=0.5,
+                    y_max=1.0,
+                )
+            )
+        proj = result["projection_hit_rate_by_horizon"]
+        figs.append(
+            report.bar_chart(
+                "Projection hit rate per horizon (bins)",
+                list(proj),
+                [v["hit_rate"] for v in proj.values()],
+                y_max=1.0,
+            )
+        )
+    else:
+        runs = result["runs"]
+        figs.append(report.price_chart(hours, series.mid_price, series.book_valid, [], t0))
+        figs.append(
+            report.bar_chart(
+                "Runs ranked by mean projection hit rate",
+                [f"#{r['rank']}" for r in runs],
+                [r["mean_hit_rate"] for r in runs],
+                y_max=1.0,
+            )
+        )
+        if runs:
+            best = runs[0]
+            summary["best run"] = (
+                f"cubic={best['use_cubic']} scale={best['cubic_scale']:.4g} "
+                f"lambda={best['damping_lambda']:.4g}: mean hit {best['mean_hit_rate']:.3f}"
+            )
+            h = best["hit_rate_by_horizon"]
+            figs.append(
+                report.bar_chart(
+                    "Best run: hit rate per horizon (bins)",
+                    list(h),
+                    [v["hit_rate"] for v in h.values()],
+                    y_max=1.0,
+                )
+            )
+    return report.write_html(f"Vacuum-pressure analysis: {result['mode']}", summary, figs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 on success, 2 on a bad request."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    logging.getLogger("vacuum_pressure.engine").setLevel(logging.ERROR)
+    t0 = time.perf_counter()
+    try:
+        series = load_series(args)
+        t1 = time.perf_counter()
+        result = run(args, series)
+    except VPError as exc:
+        logger.error("%s", exc)
+        return 2
+    t2 = time.perf_counter()
+    result.pop("series", None)
+    result["timing_seconds"] = {"load": t1 - t0, "analysis": t2 - t1}
+    text = json.dumps(result, indent=2)
+    if args.json_output:
+        out = Path(args.json_output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        out.with_suffix(".html").write_text(render_report(result, series))
+        logger.info("wrote %s and %s", out, out.with_suffix(".html"))
+        brief = {k: v for k, v in result.items() if k not in ("runs",)}
+        for key in ("directional", "page_composite"):
+            if key in brief:
+                brief[key] = {k: v for k, v in brief[key].items() if k != "trades"}
+        sys.stdout.write(json.dumps(brief, indent=2) + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
