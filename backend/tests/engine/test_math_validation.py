@@ -414,3 +414,52 @@ def test_no_nan_or_inf_after_a_long_random_stream() -> None:
     assert (eng.D >= 0).all()
     assert eng.event_count == stream.size
     assert eng.F[K.ADD_MASS].max() > 0 and eng.F[K.VACUUM].max() > 0
+
+
+def _advance_by_hand(f: dict[str, float], dt: float) -> dict[str, float]:
+    """SPEC 5 passive advance of one tick's fields over dt seconds (zero input)."""
+    out = dict(f)
+    for name in ("add_mass", "pull_mass", "fill_mass"):
+        out[name] = f[name] * math.exp(-dt / TAU_REST)
+    for ch in ("add", "pull", "fill", "rest_depth"):
+        v0, a0, j0 = f[f"v_{ch}"], f[f"a_{ch}"], f[f"j_{ch}"]
+        v1 = (1 - alpha(dt, TAU_V)) * v0
+        a1 = alpha(dt, TAU_A) * (v1 - v0) / dt + (1 - alpha(dt, TAU_A)) * a0
+        j1 = alpha(dt, TAU_J) * (a1 - a0) / dt + (1 - alpha(dt, TAU_J)) * j0
+        out[f"v_{ch}"], out[f"a_{ch}"], out[f"j_{ch}"] = v1, a1, j1
+    out["pressure_variant"] = pressure(out)
+    out["vacuum_variant"] = vacuum(out)
+    return out
+
+
+def test_passive_advance_of_ticks_one_bin_old_and_others_in_the_same_step() -> None:
+    """Ticks advanced exactly one bin width ago (shared factors) and ticks with another dt."""
+    width = 100_000_000
+    eng = engine()
+    eng.set_bin_width(width)
+    t1, t2 = T0, T0 + 300_000_000
+    other = IDX + 4
+    run_all(
+        eng,
+        events(
+            [
+                ev(t1, ACTION_ADD, SIDE_BID, P, 10, 1),
+                ev(t2, ACTION_CANCEL, SIDE_BID, P, 10, 1),
+                ev(t1, ACTION_ADD, SIDE_ASK, P + 4 * ES_TICK, 3, 2),
+                ev(t2, ACTION_ADD, SIDE_ASK, P + 4 * ES_TICK, 2, 3),
+            ]
+        ),
+    )
+    end1 = t2 + 70_000_000
+    eng.advance_time(end1)
+    main_before, other_before = cell(eng, IDX), cell(eng, other)
+    # One more event on `other` makes its dt at the next bin end differ from the bin width.
+    run_all(eng, events([ev(end1 + 30_000_000, ACTION_ADD, SIDE_ASK, P + 4 * ES_TICK, 1, 4)]))
+    other_touched = cell(eng, other)
+    end2 = end1 + width
+    eng.advance_time(end2)
+    exp = _advance_by_hand(main_before, 0.1)
+    assert_cell(eng, exp)
+    assert_cell(eng, _advance_by_hand(other_touched, 0.07), other)
+    assert other_before != other_touched
+    assert eng.TT[IDX] == eng.TT[other] == end2
