@@ -25,6 +25,7 @@ from vacuum_pressure.events import (
     ACTION_CANCEL,
     ACTION_CLEAR,
     ACTION_FILL,
+    ACTION_MODIFY,
     ACTION_NONE,
     ACTION_TRADE,
     F_LAST,
@@ -356,6 +357,47 @@ def test_esh4_final_bbo_and_crossed_pre_open() -> None:
     assert eng.out_of_range_count == 0
     assert eng.unknown_order_count > 0  # the C after every full fill finds no order
     assert eng.event_count == evs.size
+
+
+def _engine_rule_unknown_modifies(evs: np.ndarray) -> int:
+    """M records whose order an engine-rules book (F removes min(fill, qty); C removes the
+    order) no longer holds: the iceberg refills of SPEC 11 "Known defects"."""
+    live: dict[int, int] = {}
+    unknown = 0
+    for action, oid, size in zip(
+        evs["action"].tolist(), evs["order_id"].tolist(), evs["size"].tolist(), strict=True
+    ):
+        if action == ACTION_ADD:
+            live[oid] = size
+        elif action == ACTION_FILL and oid in live:
+            live[oid] -= min(size, live[oid])
+            if live[oid] == 0:
+                del live[oid]
+        elif action == ACTION_CANCEL:
+            live.pop(oid, None)
+        elif action == ACTION_MODIFY:
+            unknown += oid not in live
+            live[oid] = size
+    return unknown
+
+
+def test_esh4_iceberg_refills_keep_the_book_and_become_add_mass_with_the_fix() -> None:
+    evs = _decode(ESH4_25, "ESH4", "future_mbo")
+    assert _engine_rule_unknown_modifies(evs) == 83
+    plain = AbsoluteTickEngine(65_536, ES_TICK)
+    fixed = AbsoluteTickEngine(65_536, ES_TICK, fix_reference_defects=True)
+    run_all(plain, evs)
+    run_all(fixed, evs)
+    assert np.array_equal(plain.D, fixed.D)
+    assert plain.orders() == fixed.orders()
+    assert plain.unknown_order_count == fixed.unknown_order_count
+    assert fixed.field("add_mass").sum() > plain.field("add_mass").sum()
+
+
+def test_esm4_book_is_exact_with_the_fix_too() -> None:
+    # The fix delays the first anchor to the end of the snapshot; the book must not change.
+    evs = _decode(ESM4, "ESM4", "future_mbo")
+    assert compare_with_reference(evs, 65_536, ES_TICK, fix=True).mismatched == []
 
 
 def test_small_grid_skips_far_stub_orders_and_stays_exact_on_the_grid() -> None:
