@@ -219,3 +219,20 @@ def test_soft_reanchor_at_0930_et_happens_once() -> None:
     assert headers[0].bin_event_count == 2  # the trigger and the bid
     assert headers[0].best_bid_price_int == Y + 8 * ES_TICK
     assert len(headers) == 600  # one minute of 100 ms bins, all but the first empty
+
+
+def test_soft_reanchor_waits_for_a_two_sided_raw_book() -> None:
+    pipe = CorePipeline(CONFIG, DT, "09:30")
+    t0 = et("09:30")
+    evs = events(
+        [
+            ev(et("09:10"), ACTION_ADD, SIDE_BID, Y, 5, 1),
+            ev(t0 + 1, ACTION_TRADE, SIDE_NONE, Y, 1, 0),  # past 09:30, one-sided: no re-anchor
+            ev(t0 + 2, ACTION_ADD, SIDE_ASK, Y + 6 * ES_TICK, 5, 2),  # two-sided after this
+            ev(t0 + 3, ACTION_TRADE, SIDE_NONE, Y, 1, 0),  # re-anchored before this record
+        ]
+    )
+    assert list(pipe.feed(evs)) == []  # no bin closes
+    assert pipe.driver.soft_reanchored
+    assert pipe.driver.soft_reanchor_event_id == 3
+    assert pipe.engine.anchor_tick_idx == Y_TICK + 3

@@ -195,3 +195,41 @@ def test_chunking_does_not_change_the_output() -> None:
     assert len(one) == len(many)
     for a, b in zip(one, many, strict=True):
         _frames_equal(a, b)
+
+
+def test_book_phase_ends_with_a_reanchor_on_the_grid_bbo_and_clean_tick_state() -> None:
+    pipe = ServePipeline(CONFIG, DT, "09:00")
+    t = et("08:00")
+    recs = [
+        *book_records(),  # first anchor: Y + 1 tick
+        ev(t + 10, ACTION_ADD, SIDE_BID, Y + 10 * ES_TICK, 3, 3),
+        ev(t + 11, ACTION_ADD, SIDE_ASK, Y + 13 * ES_TICK, 2, 4),
+        ev(t + 12, ACTION_CANCEL, SIDE_ASK, Y + 2 * ES_TICK, 4, 2),
+        ev(et("08:30"), ACTION_TRADE, SIDE_BID, Y, 1, 0),  # first warmup record
+    ]
+    assert list(pipe.feed(events(recs))) == []
+    eng = pipe.engine
+    assert pipe.book_ready
+    # Grid BBO at the warmup start: 10 / 13 -> mid 11.5 ticks -> floor(12.0) = Y + 12.
+    assert eng.anchor_tick_idx == Y_TICK + 12
+    assert eng.depth_bid[eng.price_to_idx(Y)] == 5
+    assert eng.depth_bid[eng.price_to_idx(Y + 10 * ES_TICK)] == 3
+    assert eng.depth_ask[eng.price_to_idx(Y + 13 * ES_TICK)] == 2
+    depth = (eng.depth_bid + eng.depth_ask).astype(np.float64)
+    assert np.array_equal(eng.field("rest_depth"), depth)
+    assert not np.delete(eng.F, FIELD_NAMES.index("rest_depth"), axis=0).any()
+    assert not eng.TE.any() and not eng.TT.any()
+    assert eng.event_count == 6  # book records count as events too
+
+
+def test_records_older_than_the_warmup_start_after_the_book_phase_are_dropped() -> None:
+    pipe = ServePipeline(CONFIG, DT, "09:00")
+    recs = [
+        *book_records(),
+        ev(et("08:45"), ACTION_ADD, SIDE_BID, Y, 3, 3),
+        ev(et("08:10"), ACTION_ADD, SIDE_BID, Y - ES_TICK, 3, 4),  # late record: dropped
+        ev(et("09:00") + 1, ACTION_TRADE, SIDE_BID, Y, 1, 0),
+    ]
+    (b,) = iter_serve_bins(pipe, [events(recs)])
+    assert b.header.event_id == 4
+    assert 4 not in pipe.engine.orders()
