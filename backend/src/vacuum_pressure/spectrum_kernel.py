@@ -146,16 +146,40 @@ def _upper_bound(a: np.ndarray, start: int, cap: int, n: int, x: float) -> int:
     return base + 1 if a[_at(start, cap, base)] <= x else base
 
 
+@numba.njit(cache=True, inline="always")
+def _move_down(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
+    """Logical a[j] = a[j + 1] for j in [j0, j1): one contiguous copy unless it wraps."""
+    p = _at(start, cap, j0)
+    k = j1 - j0
+    if p + k < cap:
+        for t in range(p, p + k):
+            a[t] = a[t + 1]
+    else:
+        for j in range(j0, j1):
+            a[_at(start, cap, j)] = a[_at(start, cap, j + 1)]
+
+
+@numba.njit(cache=True, inline="always")
+def _move_up(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
+    """Logical a[j] = a[j - 1] for j from j1 down to j0 + 1: contiguous unless it wraps."""
+    p = _at(start, cap, j0)
+    k = j1 - j0
+    if p + k < cap:
+        for t in range(p + k, p, -1):
+            a[t] = a[t - 1]
+    else:
+        for j in range(j1, j0, -1):
+            a[_at(start, cap, j)] = a[_at(start, cap, j - 1)]
+
+
 @numba.njit(cache=True)
 def _insert_at(a: np.ndarray, start: int, cap: int, m: int, q: int, x: float) -> int:
     """Insert x at logical position q of the m values (m < cap); shift the shorter side."""
     if q < m - q:
         start = start - 1 if start > 0 else cap - 1
-        for j in range(q):
-            a[_at(start, cap, j)] = a[_at(start, cap, j + 1)]
+        _move_down(a, start, cap, 0, q)
     else:
-        for j in range(m, q, -1):
-            a[_at(start, cap, j)] = a[_at(start, cap, j - 1)]
+        _move_up(a, start, cap, q, m)
     a[_at(start, cap, q)] = x
     return start
 
@@ -191,20 +215,16 @@ def replace_sorted(a: np.ndarray, start: int, cap: int, n: int, old: float, x: f
     split = min(r, n - 1 - r) + min(q, n - 1 - q)
     if direct <= split:
         if q > r:
-            for j in range(r, q):
-                a[_at(start, cap, j)] = a[_at(start, cap, j + 1)]
-        else:
-            for j in range(r, q, -1):
-                a[_at(start, cap, j)] = a[_at(start, cap, j - 1)]
+            _move_down(a, start, cap, r, q)
+        elif q < r:
+            _move_up(a, start, cap, q, r)
         a[_at(start, cap, q)] = x
         return start
     if r < n - 1 - r:
-        for j in range(r, 0, -1):
-            a[_at(start, cap, j)] = a[_at(start, cap, j - 1)]
+        _move_up(a, start, cap, 0, r)
         start = start + 1 if start + 1 < cap else 0
     else:
-        for j in range(r, n - 1):
-            a[_at(start, cap, j)] = a[_at(start, cap, j + 1)]
+        _move_down(a, start, cap, r, n - 1)
     return _insert_at(a, start, cap, n - 1, q, x)
 
 
