@@ -436,13 +436,9 @@ def test_arl_book_differs_only_at_fills_and_after_partial_executions() -> None:
     assert evs["size"][first] < 24
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine C removes the whole remaining qty after an F of the same order; on XNAS a "
-    "partial execution is F x + C x, so the order disappears (fix_reference_defects does not "
-    "cover it)",
-)
 def test_arl_book_equals_databento_rules_with_fix() -> None:
+    """With the fix switch, a C confirming an earlier F (XNAS partial execution: F x + C x)
+    no longer removes the order's remaining quantity: the book equals Databento's rules."""
     evs = _decode(ARL, "ARL", "equity_mbo")
     result = compare_with_reference(evs, 65_536, ARL_TICK, fix=True, skip_fill_boundaries=True)
     assert result.mismatched == []
@@ -461,11 +457,12 @@ def _arl_mbp_rows(evs: np.ndarray) -> tuple[dict[int, int], pd.DataFrame]:
     return {r: r for r in last_of_key.values()}, mbp
 
 
-def test_arl_top_of_book_matches_databento_mbp10() -> None:
+@pytest.mark.parametrize("fix", [False, True])
+def test_arl_top_of_book_matches_databento_mbp10(fix: bool) -> None:
     evs = _decode(ARL, "ARL", "equity_mbo")
     match, mbp = _arl_mbp_rows(evs)
     assert len(match) == 4_333
-    eng = AbsoluteTickEngine(65_536, ARL_TICK)
+    eng = AbsoluteTickEngine(65_536, ARL_TICK, fix_reference_defects=fix)
     ref = ReferenceBook()
     bid_px = mbp["bid_px_00"].to_numpy()
     ask_px = mbp["ask_px_00"].to_numpy()
@@ -505,6 +502,13 @@ def test_arl_top_of_book_matches_databento_mbp10() -> None:
         if not ok:
             engine_bad.append(r)
     assert ref_bad == 0
+    if fix:
+        # With the fix the engine's top equals Databento's MBP-10 everywhere except the two
+        # events after 20:00 UTC whose best ask is the $2,147.48 placeholder order, which lies
+        # far off even a 65,536-tick grid (the engine reports only on-grid levels).
+        assert engine_bad == [5877, 5878]
+        assert float(ask_px[5877]) == pytest.approx(2147.48)
+        return
     # Identical up to the first partial execution, then off by the vanished orders (see above).
     assert engine_bad[0] >= ARL_FILL_BOUNDARIES[0], engine_bad[:5]
     assert len(engine_bad) == ARL_MBP_MISMATCHES

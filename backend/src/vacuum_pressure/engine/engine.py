@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 OUT_OF_RANGE_WARN_EVERY = 10_000
 """Tolerant mode logs the first out-of-range price and then one warning per this many."""
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 _ROW_PAD = 40  # float64s between per-tick rows (see __init__)
 
 
@@ -97,14 +97,14 @@ class AbsoluteTickEngine:
         if capacity > 1 << 24:
             raise BookIntegrityError(f"order table would exceed {1 << 24} slots")
         self.OK = np.zeros(capacity, dtype=np.uint64)
-        self.OV = np.zeros((4, capacity), dtype=np.int64)
+        self.OV = np.zeros((capacity, K.N_ORDER_COLS), dtype=np.int64)
         self.OU = np.zeros(capacity, dtype=np.uint8)
         self.S[K.S_MASK] = capacity - 1
         self.S[K.S_N_ORDERS] = 0
 
     def _grow_table(self) -> None:
         used = np.flatnonzero(self.OU)
-        keys, vals = self.OK[used].copy(), self.OV[:, used].copy()
+        keys, vals = self.OK[used].copy(), self.OV[used].copy()
         self._alloc_table(self.OK.size * 2)
         K.table_put_many(self.OK, self.OV, self.OU, self.S, keys, vals)
 
@@ -323,7 +323,7 @@ class AbsoluteTickEngine:
         """order_id -> (side code, price_int, qty); for tests and diagnostics."""
         used = np.flatnonzero(self.OU)
         return {
-            int(self.OK[s]): (int(self.OV[0, s]), int(self.OV[1, s]), int(self.OV[2, s]))
+            int(self.OK[s]): (int(self.OV[s, 0]), int(self.OV[s, 1]), int(self.OV[s, 2]))
             for s in used
         }
 
@@ -339,7 +339,7 @@ class AbsoluteTickEngine:
             "TE": self.TE.copy(),
             "D": self.D.copy(),
             "order_keys": self.OK[used].copy(),
-            "order_vals": self.OV[:, used].copy(),
+            "order_vals": self.OV[used].copy(),
         }
 
     def import_state(self, state: dict[str, np.ndarray]) -> None:

@@ -99,8 +99,11 @@ ERR_OUT_OF_RANGE = 1
 ERR_DEPTH_UNDERFLOW = 2
 ERR_TABLE_FULL = 3
 
-# Columns of the order table value array ``OV`` (shape (4, capacity)).
+# Columns of the order table value array ``OV`` (shape (capacity, N_ORDER_COLS)); one slot's
+# values share a cache line.
 O_SIDE, O_PRICE, O_QTY, O_IDX = 0, 1, 2, 3
+O_PENDING = 4  # filled quantity not yet confirmed by the exchange's C (fix switch only)
+N_ORDER_COLS = 5
 
 PRICE_SCALE = 1e-9  # the reference's constant for mid_price
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -144,10 +147,11 @@ def table_put(OK, OV, OU, S, key, side, price, qty, idx):
         OU[s] = 1
         OK[s] = key
         S[S_N_ORDERS] += 1
-    OV[O_SIDE, s] = side
-    OV[O_PRICE, s] = price
-    OV[O_QTY, s] = qty
-    OV[O_IDX, s] = idx
+    OV[s, O_SIDE] = side
+    OV[s, O_PRICE] = price
+    OV[s, O_QTY] = qty
+    OV[s, O_IDX] = idx
+    OV[s, O_PENDING] = 0
     return s
 
 
@@ -166,8 +170,8 @@ def table_delete(OK, OV, OU, S, s):
         # Move j back to the hole s if its home is not cyclically within (s, j].
         if (j > s and (home <= s or home > j)) or (j < s and (home <= s and home > j)):
             OK[s] = OK[j]
-            for c in range(4):
-                OV[c, s] = OV[c, j]
+            for c in range(N_ORDER_COLS):
+                OV[s, c] = OV[j, c]
             OU[s] = 1
             OU[j] = 0
             s = j
@@ -177,8 +181,10 @@ def table_delete(OK, OV, OU, S, s):
 def table_put_many(OK, OV, OU, S, keys, vals):
     """Insert many entries (state import); stops early when the table is full."""
     for j in range(keys.size):
-        if table_put(OK, OV, OU, S, keys[j], vals[0, j], vals[1, j], vals[2, j], vals[3, j]) < 0:
+        s = table_put(OK, OV, OU, S, keys[j], vals[j, 0], vals[j, 1], vals[j, 2], vals[j, 3])
+        if s < 0:
             return
+        OV[s, O_PENDING] = vals[j, O_PENDING]
 
 
 @_jit
@@ -244,9 +250,9 @@ def raw_bbo_from_orders(OV, OU, S):
     bb = 0
     ba = 0
     for s in range(OU.size):
-        if OU[s] and OV[O_QTY, s] > 0:
-            side = OV[O_SIDE, s]
-            p = OV[O_PRICE, s]
+        if OU[s] and OV[s, O_QTY] > 0:
+            side = OV[s, O_SIDE]
+            p = OV[s, O_PRICE]
             if side == SIDE_BID:
                 if p > bb:
                     bb = p
@@ -275,19 +281,19 @@ def rebuild_depth(D, OV, OU, S):
     if S[S_ANCHOR] < 0:
         for s in range(OU.size):
             if OU[s]:
-                OV[O_IDX, s] = -1
+                OV[s, O_IDX] = -1
         _recompute_provisional_bbo(OV, OU, S)
         return
     for s in range(OU.size):
         if not OU[s]:
             continue
-        idx = price_to_idx(S, OV[O_PRICE, s])
-        OV[O_IDX, s] = idx
+        idx = price_to_idx(S, OV[s, O_PRICE])
+        OV[s, O_IDX] = idx
         if idx < 0:
-            _note_out_of_range(S, OV[O_PRICE, s])
+            _note_out_of_range(S, OV[s, O_PRICE])
             continue
-        side = 0 if OV[O_SIDE, s] == SIDE_BID else 1
-        D[side, idx] += OV[O_QTY, s]
+        side = 0 if OV[s, O_SIDE] == SIDE_BID else 1
+        D[side, idx] += OV[s, O_QTY]
     _recompute_best_from_depth(S, D)
 
 
@@ -376,9 +382,9 @@ def _add_order(D, OK, OV, OU, S, side, price, size, oid):
 @_jit
 def _remove_order(D, OK, OV, OU, S, s):
     """Cancel the order at slot s (its remaining quantity leaves the book)."""
-    idx = OV[O_IDX, s]
+    idx = OV[s, O_IDX]
     if idx >= 0:
-        _apply_depth_delta(D, S, OV[O_SIDE, s], idx, -OV[O_QTY, s])
+        _apply_depth_delta(D, S, OV[s, O_SIDE], idx, -OV[s, O_QTY])
     table_delete(OK, OV, OU, S, s)
     if idx < 0 and S[S_ANCHOR] < 0:
         _recompute_provisional_bbo(OV, OU, S)
@@ -388,9 +394,9 @@ def _remove_order(D, OK, OV, OU, S, s):
 def _modify_order(D, OK, OV, OU, S, s, side, price, size, oid):
     """Pull the old order (if any) and insert the new one; returns the new slot index."""
     if s >= 0:
-        old_idx = OV[O_IDX, s]
+        old_idx = OV[s, O_IDX]
         if old_idx >= 0:
-            _apply_depth_delta(D, S, OV[O_SIDE, s], old_idx, -OV[O_QTY, s])
+            _apply_depth_delta(D, S, OV[s, O_SIDE], old_idx, -OV[s, O_QTY])
         table_delete(OK, OV, OU, S, s)
     idx = price_to_idx(S, price)
     if idx < 0 and S[S_ANCHOR] >= 0:
@@ -404,13 +410,37 @@ def _modify_order(D, OK, OV, OU, S, s, side, price, size, oid):
 
 
 @_jit
+def _cancel_order(D, OK, OV, OU, S, s, size):
+    """Cancel at slot s; returns the quantity that left the book.
+
+    Reference semantics: the whole remaining quantity leaves. With the fix switch, a cancel of
+    ``size`` first confirms quantity already removed by fills (XNAS reports a partial
+    execution as ``F x`` then ``C x``) and removes only the rest, so partial cancels work.
+    """
+    qty = OV[s, O_QTY]
+    if S[S_FIX]:
+        pending = OV[s, O_PENDING]
+        confirmed = min(size, pending)
+        OV[s, O_PENDING] = pending - confirmed
+        remove = min(size - confirmed, qty)
+        if remove < qty:
+            if remove > 0 and OV[s, O_IDX] >= 0:
+                _apply_depth_delta(D, S, OV[s, O_SIDE], OV[s, O_IDX], -remove)
+            OV[s, O_QTY] = qty - remove
+            return remove
+    _remove_order(D, OK, OV, OU, S, s)
+    return qty
+
+
+@_jit
 def _fill_order(D, OK, OV, OU, S, s, fill):
-    qty = OV[O_QTY, s]
+    qty = OV[s, O_QTY]
     eff = min(fill, qty)
-    if OV[O_IDX, s] >= 0:
-        _apply_depth_delta(D, S, OV[O_SIDE, s], OV[O_IDX, s], -eff)
+    if OV[s, O_IDX] >= 0:
+        _apply_depth_delta(D, S, OV[s, O_SIDE], OV[s, O_IDX], -eff)
     qty -= eff
-    OV[O_QTY, s] = qty
+    OV[s, O_QTY] = qty
+    OV[s, O_PENDING] += eff
     if qty <= 0:
         table_delete(OK, OV, OU, S, s)
         if S[S_ANCHOR] < 0:
@@ -459,13 +489,19 @@ def ema_alpha(dt, tau):
 @_jit
 def derivative_chain(rate, dt, v, a, j):
     """One step of the v/a/j EMA chain for an input rate; non-finite results keep the old."""
-    av = ema_alpha(dt, TAU_V)
+    return chain_step(
+        rate, dt, v, a, j, ema_alpha(dt, TAU_V), ema_alpha(dt, TAU_A), ema_alpha(dt, TAU_J)
+    )
+
+
+@_jit
+def chain_step(rate, dt, v, a, j, av, aa, aj):
+    """``derivative_chain`` with the three EMA factors precomputed (they depend on dt only,
+    so one touch computes them once for its four chains: the same values, fewer exps)."""
     v2 = av * rate + (1.0 - av) * v
     dv = (v2 - v) / dt
-    aa = ema_alpha(dt, TAU_A)
     a2 = aa * dv + (1.0 - aa) * a
     da = (a2 - a) / dt
-    aj = ema_alpha(dt, TAU_J)
     j2 = aj * da + (1.0 - aj) * j
     if not (math.isfinite(v2) and math.isfinite(a2) and math.isfinite(j2)):
         return v, a, j
@@ -488,8 +524,8 @@ def recompute_forces(F, idx):
 
 
 @_jit
-def _chain_into(F, row_v, rate, dt, idx):
-    v, a, j = derivative_chain(rate, dt, F[row_v, idx], F[row_v + 4, idx], F[row_v + 8, idx])
+def _chain_into(F, row_v, rate, dt, idx, av, aa, aj):
+    v, a, j = chain_step(rate, dt, F[row_v, idx], F[row_v + 4, idx], F[row_v + 8, idx], av, aa, aj)
     F[row_v, idx] = v
     F[row_v + 4, idx] = a
     F[row_v + 8, idx] = j
@@ -511,10 +547,13 @@ def touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid):
         F[ADD_MASS, idx] = F[ADD_MASS, idx] * decay + add_d
         F[PULL_MASS, idx] = F[PULL_MASS, idx] * decay + pull_d
         F[FILL_MASS, idx] = F[FILL_MASS, idx] * decay + fill_d
-        _chain_into(F, V_ADD, add_d / dt, dt, idx)
-        _chain_into(F, V_PULL, pull_d / dt, dt, idx)
-        _chain_into(F, V_FILL, fill_d / dt, dt, idx)
-        _chain_into(F, V_REST, (F[REST_DEPTH, idx] - prev_rest) / dt, dt, idx)
+        av = ema_alpha(dt, TAU_V)
+        aa = ema_alpha(dt, TAU_A)
+        aj = ema_alpha(dt, TAU_J)
+        _chain_into(F, V_ADD, add_d / dt, dt, idx, av, aa, aj)
+        _chain_into(F, V_PULL, pull_d / dt, dt, idx, av, aa, aj)
+        _chain_into(F, V_FILL, fill_d / dt, dt, idx, av, aa, aj)
+        _chain_into(F, V_REST, (F[REST_DEPTH, idx] - prev_rest) / dt, dt, idx, av, aa, aj)
     else:
         F[ADD_MASS, idx] += add_d
         F[PULL_MASS, idx] += pull_d
@@ -548,7 +587,7 @@ def apply_book_event(D, OK, OV, OU, S, action, side, price, size, oid, flags):
     elif action == ACTION_CANCEL:
         s = table_find(OK, OU, S, oid)
         if s >= 0:
-            _remove_order(D, OK, OV, OU, S, s)
+            _cancel_order(D, OK, OV, OU, S, s, size)
         else:
             S[S_UNKNOWN] += 1
     elif action == ACTION_MODIFY:
@@ -586,16 +625,18 @@ def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid,
     elif action == ACTION_CANCEL:
         s = table_find(OK, OU, S, oid)
         if s >= 0:
-            t0 = OV[O_IDX, s]
-            p0 = np.float64(OV[O_QTY, s])
-            _remove_order(D, OK, OV, OU, S, s)
+            t0 = OV[s, O_IDX]
+            removed = _cancel_order(D, OK, OV, OU, S, s, size)
+            p0 = np.float64(removed)
+            if removed == 0:
+                t0 = -1  # fix switch: a cancel confirming an earlier fill changes nothing
         else:
             S[S_UNKNOWN] += 1
     elif action == ACTION_MODIFY:
         s = table_find(OK, OU, S, oid)
         if s >= 0:
-            old_idx = OV[O_IDX, s]
-            old_qty = OV[O_QTY, s]
+            old_idx = OV[s, O_IDX]
+            old_qty = OV[s, O_QTY]
             new_idx = _modify_order(D, OK, OV, OU, S, s, side, price, size, oid)
             if old_idx != new_idx:
                 t0 = old_idx
@@ -619,7 +660,7 @@ def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid,
     elif action == ACTION_FILL:
         s = table_find(OK, OU, S, oid)
         if s >= 0:
-            t0 = OV[O_IDX, s]
+            t0 = OV[s, O_IDX]
             f0 = np.float64(size)
             _fill_order(D, OK, OV, OU, S, s, size)
         else:
