@@ -3,9 +3,9 @@
 ``SpectrumKernel.update`` is called once per emitted bin with the full grid's pressure and vacuum
 and returns the score, state code and projected scores of every cell, identical bit for bit to
 the reference system's NumPy implementation (see ``spectrum_kernel`` for how the robust z avoids
-the full-window median while staying exact). The NumPy transcendental calls (``np.tanh``,
-``np.exp``) are made here, on the same full-length arrays the reference uses, because their SIMD
-results may differ from libm in the last bit.
+the full-window median while staying exact). The transcendental functions are NumPy's own
+(``np.tanh`` on the compact list of non-zero scaled z, ``np.exp`` once per horizon), called here
+rather than in numba, because NumPy's SIMD results may differ from libm in the last bit.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 _STATE_VERSION = 1
 
 
-class SpectrumStateError(VPError, ValueError):
-    """A state passed to ``SpectrumKernel.import_state`` does not fit this kernel."""
+class SpectrumError(VPError, ValueError):
+    """Invalid spectrum input: cell count, projection model, array shape or imported state."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ class SpectrumKernel:
         projection: ProjectionModel = ProjectionModel(),
     ) -> None:
         if n_cells < 1:
-            raise SpectrumStateError(f"n_cells = {n_cells} is invalid: expected an integer >= 1")
+            raise SpectrumError(f"n_cells = {n_cells} is invalid: expected an integer >= 1")
         if projection.cubic_scale < 0 or projection.damping_lambda < 0:
-            raise SpectrumStateError(
+            raise SpectrumError(
                 f"projection model {projection} is invalid: cubic_scale and damping_lambda "
                 "must be >= 0"
             )
@@ -258,7 +258,7 @@ class SpectrumKernel:
     def _as_cells(self, name: str, values: np.ndarray) -> np.ndarray:
         arr = np.ascontiguousarray(values, dtype=np.float64)
         if arr.shape != (self.n_cells,):
-            raise SpectrumStateError(
+            raise SpectrumError(
                 f"{name} has shape {arr.shape}; expected ({self.n_cells},) float64 per cell"
             )
         return arr
@@ -305,16 +305,16 @@ class SpectrumKernel:
         scalars = ("version", "n_cells", "step", "prev_ts_ns", "comp_write_idx", "comp_count")
         missing = sorted(set(expected_arrays).union(scalars) - set(state))
         if missing:
-            raise SpectrumStateError(f"spectrum state lacks keys {missing}")
+            raise SpectrumError(f"spectrum state lacks keys {missing}")
         if int(state["version"]) != _STATE_VERSION or int(state["n_cells"]) != self.n_cells:
-            raise SpectrumStateError(
+            raise SpectrumError(
                 f"spectrum state version {state['version']} for {state['n_cells']} cells does not "
                 f"fit this kernel (version {_STATE_VERSION}, {self.n_cells} cells)"
             )
         for key, target in expected_arrays.items():
             arr = np.asarray(state[key])
             if arr.shape != target.shape or arr.dtype != target.dtype:
-                raise SpectrumStateError(
+                raise SpectrumError(
                     f"spectrum state '{key}' has shape {arr.shape} dtype {arr.dtype}; expected "
                     f"{target.shape} {target.dtype} (same n_cells and spectrum config)"
                 )
@@ -322,7 +322,7 @@ class SpectrumKernel:
         write_idx = int(state["comp_write_idx"])
         count = int(state["comp_count"])
         if step < 0 or not 0 <= write_idx < self._comp_cap or not 0 <= count <= self._comp_cap:
-            raise SpectrumStateError(
+            raise SpectrumError(
                 f"spectrum state counters step={step} comp_write_idx={write_idx} "
                 f"comp_count={count} are out of range (capacity {self._comp_cap})"
             )
