@@ -10,12 +10,7 @@ source scripts/bootstrap.sh
 SYMBOL=MNQH6 DT=2026-02-06 START=09:00
 
 # The synthetic day (written into backend/lake once; a real downloaded file is used if present).
-(cd backend && uv run python -c "
-from vacuum_pressure.config import load_config
-from vacuum_pressure.lake import lake_root
-from vacuum_pressure.source.synthetic import ensure_synthetic_day
-print(ensure_synthetic_day(load_config(), '$DT', lake_root()))
-")
+(cd backend && uv run vp synth --symbol "$SYMBOL" --dt "$DT")
 
 # Build the page when dist is missing or older than any frontend source.
 if [ ! -f frontend/dist/vacuum-pressure.html ] || \
