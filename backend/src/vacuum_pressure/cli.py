@@ -11,9 +11,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vacuum_pressure.source.synthetic", "write the synthetic MNQ market into the lake"),
     "replay": ("vacuum_pressure.summary", "replay a window of a day and print a summary"),
     "warm-cache": ("vacuum_pressure.cache.cli", "build the book cache (warm_cache.py)"),
-    "capture": ("vacuum_pressure.research.capture_cli", "capture to Parquet (cache_vp_output.py)"),
-    "publish": ("vacuum_pressure.research.publish_cli", "publish a research dataset"),
-    "analyze": ("vacuum_pressure.research.analyze_cli", "signal analysis (analyze_vp_signals.py)"),
+    "capture": ("vacuum_pressure.research.cli_capture", "capture to Parquet (cache_vp_output.py)"),
+    "publish": ("vacuum_pressure.research.cli_publish", "publish a research dataset"),
+    "analyze": ("vacuum_pressure.research.cli_analyze", "signal analysis (analyze_vp_signals.py)"),
     "benchmark": ("vacuum_pressure.benchmark", "core/serve throughput (benchmark_vp_core.py)"),
     "download": ("vacuum_pressure.download.cli", "Databento batch download daemon"),
 }
