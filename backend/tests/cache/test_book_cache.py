@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure.cache.store import (
     CacheKey,
     book_cache_path,

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_shared
 from eventgen import ES_TICK, NS, T0, ReferenceBook, build_stream, ev, events, random_ops, run_all
+from testdata import require_shared
 from vacuum_pressure.engine import AbsoluteTickEngine
 from vacuum_pressure.engine import kernels as K
 from vacuum_pressure.errors import OutOfRangePriceError

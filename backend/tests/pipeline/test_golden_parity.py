@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure.config import load_config
 from vacuum_pressure.lake import raw_mbo_dir
 from vacuum_pressure.pipeline.frames import BIN_COLUMNS

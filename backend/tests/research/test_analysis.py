@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from research_fakes import BIN_NS, HORIZONS_MS, TICK_INT, make_frame, write_fake_capture
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure.research import analysis
 from vacuum_pressure.research import analysis_kernel as ak
 from vacuum_pressure.research.capture import capture_window

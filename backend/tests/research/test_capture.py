@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from research_fakes import BIN_NS, DT, HORIZONS_MS, frames_from, make_frame
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure.config import load_config
 from vacuum_pressure.errors import VPError
 from vacuum_pressure.lake import raw_mbo_dir

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from testdata import REPO_ROOT
 from vacuum_pressure.research.signals import SignalWindows, ms_to_bins, page_signals
 
 FIXTURE = REPO_ROOT / "fixtures" / "signals" / "signals_fixture.json"

@@ -22,7 +22,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure.config import load_config
 from vacuum_pressure.errors import DataFileNotFoundError, SourceError
 from vacuum_pressure.events import (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from spectrum_oracle import OracleSpectrum  # beside this file (pytest puts it on the path)
 
-from conftest import require_shared
+from testdata import require_shared
 from vacuum_pressure import spectrum_kernel as sk
 from vacuum_pressure.config import InstrumentConfig, load_config
 from vacuum_pressure.spectrum import (
