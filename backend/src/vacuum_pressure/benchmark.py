@@ -59,34 +59,36 @@ def _chunks(events: np.ndarray, size: int = 1 << 16) -> Iterator[np.ndarray]:
         yield events[i : i + size]
 
 
-def run_core(config, dt: str, start_time: str, events: np.ndarray, fail: bool) -> RunFigures:
-    """Time the core path over pre-decoded records."""
-    pipe = CorePipeline(config, dt, start_time, fail_on_out_of_range=fail)
+def _timed(name: str, pipe: CorePipeline | ServePipeline, events: np.ndarray) -> RunFigures:
+    frames = (
+        stream_core_events(pipe, _chunks(events))
+        if isinstance(pipe, CorePipeline)
+        else iter_serve_bins(pipe, _chunks(events))
+    )
     t0 = time.perf_counter()
     first = last = bins = 0
-    for frame in stream_core_events(pipe, _chunks(events)):
+    for frame in frames:
         if bins == 0:
             first = frame.header.bin_start_ns
         last = frame.header.bin_end_ns
         bins += 1
     wall = time.perf_counter() - t0
-    processed = int(pipe.driver.CS[0])
-    return RunFigures("core path", bins, processed, pipe.engine.event_count, last - first, wall)
+    engine = pipe.engine
+    # The serve path also runs the book phase (pre-warmup records, book only).
+    processed = engine.event_count if isinstance(pipe, ServePipeline) else engine.processed_count
+    return RunFigures(name, bins, processed, engine.event_count, last - first, wall)
+
+
+def run_core(config, dt: str, start_time: str, events: np.ndarray, fail: bool) -> RunFigures:
+    """Time the core path over pre-decoded records."""
+    pipe = CorePipeline(config, dt, start_time, fail_on_out_of_range=fail)
+    return _timed("core path", pipe, events)
 
 
 def run_serve(config, dt: str, start_time: str, events: np.ndarray, fail: bool) -> RunFigures:
     """Time the serve path (book phase, warmup, spectrum, window) over pre-decoded records."""
     pipe = ServePipeline(config, dt, start_time, fail_on_out_of_range=fail)
-    t0 = time.perf_counter()
-    first = last = bins = 0
-    for frame in iter_serve_bins(pipe, _chunks(events)):
-        if bins == 0:
-            first = frame.header.bin_start_ns
-        last = frame.header.bin_end_ns
-        bins += 1
-    wall = time.perf_counter() - t0
-    events_n = pipe.engine.event_count
-    return RunFigures("serve path", bins, events_n, events_n, last - first, wall)
+    return _timed("serve path", pipe, events)
 
 
 def dict_book_baseline(events: np.ndarray, warmup_start_ns: int) -> tuple[int, float]:

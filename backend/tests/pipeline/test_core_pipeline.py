@@ -163,14 +163,14 @@ def test_soft_reanchor_after_ten_thousand_records_happens_once() -> None:
     first = events(recs)
     assert first.size == 10_000
     assert run(pipe, first) == []
-    assert not pipe.driver.soft_reanchored
+    assert not pipe.engine.soft_reanchored
     assert pipe.engine.anchor_tick_idx == Y_TICK
     assert pipe.engine.field("add_mass")[N // 2] == pytest.approx(5 * math.exp(-0.002 / 30) + 3)
     # Record 10,001: the raw BBO mid is Y + 5 ticks -> re-anchor before it is processed.
     trigger = events([ev(t + 20_000 * MS, ACTION_TRADE, SIDE_NONE, Y, 1, 0)])
     assert run(pipe, trigger) == []
-    assert pipe.driver.soft_reanchored
-    assert pipe.driver.soft_reanchor_event_id == 10_000
+    assert pipe.engine.soft_reanchored
+    assert pipe.engine.soft_reanchor_event_id == 10_000
     assert pipe.engine.anchor_tick_idx == Y_TICK + 5
     assert pipe.engine.depth_bid[N // 2 - 5] == 8
     assert pipe.engine.depth_ask[N // 2 + 5] == 5
@@ -185,7 +185,7 @@ def test_soft_reanchor_after_ten_thousand_records_happens_once() -> None:
     )
     run(pipe, later)
     assert pipe.engine.anchor_tick_idx == Y_TICK + 5
-    assert pipe.driver.soft_reanchor_event_id == 10_000
+    assert pipe.engine.soft_reanchor_event_id == 10_000
 
 
 def test_soft_reanchor_at_0930_et_happens_once() -> None:
@@ -200,12 +200,12 @@ def test_soft_reanchor_at_0930_et_happens_once() -> None:
         ]
     )
     assert list(pipe.feed(pre)) == []
-    assert not pipe.driver.soft_reanchored
+    assert not pipe.engine.soft_reanchored
     assert pipe.engine.anchor_tick_idx == Y_TICK
     trigger = events([ev(t0, ACTION_TRADE, SIDE_NONE, Y, 1, 0)])
     assert list(pipe.feed(trigger)) == []
-    assert pipe.driver.soft_reanchored
-    assert pipe.driver.soft_reanchor_event_id == 4
+    assert pipe.engine.soft_reanchored
+    assert pipe.engine.soft_reanchor_event_id == 4
     assert pipe.engine.anchor_tick_idx == Y_TICK + 5
     _assert_tick_state_reset(pipe)
     after = events(
@@ -233,6 +233,6 @@ def test_soft_reanchor_waits_for_a_two_sided_raw_book() -> None:
         ]
     )
     assert list(pipe.feed(evs)) == []  # no bin closes
-    assert pipe.driver.soft_reanchored
-    assert pipe.driver.soft_reanchor_event_id == 3
+    assert pipe.engine.soft_reanchored
+    assert pipe.engine.soft_reanchor_event_id == 3
     assert pipe.engine.anchor_tick_idx == Y_TICK + 3

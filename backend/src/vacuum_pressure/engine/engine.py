@@ -85,6 +85,7 @@ class AbsoluteTickEngine:
         self.S[K.S_N] = n_ticks
         self.S[K.S_TICK] = tick_int
         self._alloc_table(_pow2_at_least(order_capacity))
+        self.CS = np.zeros(K.N_CORE_SCALARS, dtype=np.int64)  # core-path anchoring state
         self._uni = np.empty(n_ticks, dtype=np.int64)
         self._oth = np.empty(n_ticks, dtype=np.int64)
         self.set_bin_width(100_000_000)
@@ -179,6 +180,30 @@ class AbsoluteTickEngine:
         self.sync_rest_depth()
         return True
 
+    def use_core_anchoring(self, soft_at_ns: int, soft_at_count: int = 10_000) -> None:
+        """Core-path rules (SPEC 7): anchor on the first priced A/M/F/C record, then one soft
+        re-anchor to the raw order-book BBO at the first valid BBO at/after ``soft_at_ns`` or
+        after ``soft_at_count`` processed records, resetting per-tick state."""
+        self.S[K.S_AUTO_ANCHOR] = 0
+        self.CS[K.CS_CORE] = 1
+        self.CS[K.CS_SOFT_AT_NS] = soft_at_ns
+        self.CS[K.CS_SOFT_AT_COUNT] = soft_at_count
+
+    @property
+    def soft_reanchored(self) -> bool:
+        """True once the core path's soft re-anchor happened."""
+        return bool(self.CS[K.CS_SOFT_DONE])
+
+    @property
+    def soft_reanchor_event_id(self) -> int:
+        """Event id at which the soft re-anchor happened (0 if not yet)."""
+        return int(self.CS[K.CS_SOFT_EVENT])
+
+    @property
+    def processed_count(self) -> int:
+        """Records processed with full mechanics by ``run_until`` (warmup and bins)."""
+        return int(self.CS[K.CS_COUNT])
+
     def reset_tick_state(self) -> None:
         """Zero every per-tick mechanics array, timestamp and last_event_id."""
         self.F[:] = 0.0
@@ -228,7 +253,7 @@ class AbsoluteTickEngine:
             self._ensure_capacity(chunk_stop - i)
             j, c = K.run_until_bin_end(
                 events, i, chunk_stop, skip_before, warm_before, bin_end,
-                self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S,
+                self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
             )  # fmt: skip
             counted += c
             self._check()
@@ -378,44 +403,3 @@ def _decay_factors(dt: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _pow2_at_least(n: int) -> int:
     return 1 << max(4, (n - 1).bit_length())
-
-
-class CoreEngineDriver:
-    """Core-path record processing over an engine: anchor from the first priced A/M/F/C
-    event, one soft re-anchor at the first valid raw BBO at/after ``soft_at_ns`` or after
-    ``soft_at_count`` processed records (SPEC 7)."""
-
-    def __init__(self, engine: AbsoluteTickEngine, soft_at_ns: int, soft_at_count: int = 10_000):
-        self.engine = engine
-        self.CS = np.zeros(K.N_CORE_SCALARS, dtype=np.int64)
-        self.CS[K.CS_SOFT_AT_NS] = soft_at_ns
-        self.CS[K.CS_SOFT_AT_COUNT] = soft_at_count
-
-    @property
-    def soft_reanchored(self) -> bool:
-        return bool(self.CS[K.CS_SOFT_DONE])
-
-    @property
-    def soft_reanchor_event_id(self) -> int:
-        """Event id at which the soft re-anchor happened (0 if not yet)."""
-        return int(self.CS[K.CS_SOFT_EVENT])
-
-    def run_until(
-        self, events: np.ndarray, start: int, stop: int, *, skip_before: int, warm_before: int,
-        bin_end: int,
-    ) -> tuple[int, int]:  # fmt: skip
-        """Like ``AbsoluteTickEngine.run_until`` with the core path's anchoring rules."""
-        e = self.engine
-        i, counted = start, 0
-        while True:
-            chunk_stop = min(stop, i + (1 << 16))
-            e._ensure_capacity(chunk_stop - i)
-            j, c = K.run_core_until(
-                events, i, chunk_stop, skip_before, warm_before, bin_end,
-                e.F, e.TT, e.TE, e.D, e.OK, e.OV, e.OU, e.S, self.CS,
-            )  # fmt: skip
-            counted += c
-            e._check()
-            if j < chunk_stop or j >= stop:
-                return j, counted
-            i = j

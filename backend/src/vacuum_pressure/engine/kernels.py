@@ -696,15 +696,18 @@ def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
 
 @_jit
 def run_until_bin_end(
-    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S
+    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS
 ):
     """Process records until the first one that belongs to a later bin.
 
     Records with ts < ``skip_before`` are dropped (they precede the warmup), records with
     ts < ``warm_before`` are warmup (full mechanics, not counted in the bin), the others are
     counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
-    processed). Returns (next index, records counted in the bin).
+    processed). With ``CS[CS_CORE]`` set, every record first goes through the core path's
+    anchoring rules, before the bin decision as in the reference (re-checking the stopping
+    record on the next call is a no-op). Returns (next index, records counted in the bin).
     """
+    core = CS[CS_CORE] != 0
     i = start
     counted = 0
     while i < stop:
@@ -713,11 +716,14 @@ def run_until_bin_end(
         if ts < skip_before:
             i += 1
             continue
+        if core:
+            _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
         if ts >= warm_before and ts >= bin_end:
             break
         apply_event(
             F, TT, TE, D, OK, OV, OU, S, ts, e.action, e.side, e.price, e.size, e.order_id, e.flags
         )
+        CS[CS_COUNT] += 1
         if ts >= warm_before:
             counted += 1
         i += 1
@@ -800,7 +806,8 @@ CS_SOFT_DONE = 1  # 1 once the soft re-anchor was applied
 CS_SOFT_AT_NS = 2  # soft re-anchor time trigger (09:30 ET), ns
 CS_SOFT_AT_COUNT = 3  # soft re-anchor count trigger (10,000 records)
 CS_SOFT_EVENT = 4  # event id at which the soft re-anchor happened
-N_CORE_SCALARS = 5
+CS_CORE = 5  # 1: core-path anchoring rules are on
+N_CORE_SCALARS = 6
 
 
 @_jit
@@ -830,33 +837,3 @@ def _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, action, price):
             sync_rest_depth(F, D, S)
             CS[CS_SOFT_DONE] = 1
             CS[CS_SOFT_EVENT] = S[S_EVENTS]
-
-
-@_jit
-def run_core_until(
-    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS
-):
-    """Core-path twin of ``run_until_bin_end`` (anchoring and soft re-anchor per record)."""
-    i = start
-    counted = 0
-    while i < stop:
-        e = EV[i]
-        ts = e.ts
-        if ts < skip_before:
-            i += 1
-            continue
-        if ts >= warm_before and ts >= bin_end:
-            # The reference checks anchoring before deciding the bin; do the same.
-            _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
-            break
-        _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
-        apply_event(
-            F, TT, TE, D, OK, OV, OU, S, ts, e.action, e.side, e.price, e.size, e.order_id, e.flags
-        )
-        CS[CS_COUNT] += 1
-        if ts >= warm_before:
-            counted += 1
-        i += 1
-        if S[S_ERROR] != ERR_NONE:
-            break
-    return i, counted

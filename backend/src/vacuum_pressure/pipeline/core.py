@@ -14,7 +14,6 @@ import numpy as np
 
 from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
-from ..engine.engine import CoreEngineDriver
 from ..timeutil import et_to_ns, warmup_bounds_ns
 from .frames import BinHeader, CoreBin
 
@@ -45,9 +44,7 @@ class CorePipeline:
             fix_reference_defects=fix_reference_defects,
         )
         self.engine.set_bin_width(self.width_ns)
-        self.driver = CoreEngineDriver(
-            self.engine, et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS
-        )
+        self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
         self.bin_seq = 0
         self.bin_end_ns = self.emit_after_ns + self.width_ns
         self.bin_event_count = 0
@@ -56,7 +53,7 @@ class CorePipeline:
         """Process one chunk of records; yield the bins it closes."""
         i, n = 0, events.shape[0]
         while i < n:
-            i, counted = self.driver.run_until(
+            i, counted = self.engine.run_until(
                 events,
                 i,
                 n,

@@ -8,26 +8,7 @@ import numpy as np
 
 from ..engine.kernels import FIELD_NAMES
 
-WIRE_FLOAT_FIELDS = (
-    "pressure_variant",
-    "vacuum_variant",
-    "add_mass",
-    "pull_mass",
-    "fill_mass",
-    "rest_depth",
-    "v_add",
-    "v_pull",
-    "v_fill",
-    "v_rest_depth",
-    "a_add",
-    "a_pull",
-    "a_fill",
-    "a_rest_depth",
-    "j_add",
-    "j_pull",
-    "j_fill",
-    "j_rest_depth",
-)
+WIRE_FLOAT_FIELDS = (*FIELD_NAMES[16:18], *FIELD_NAMES[:16])
 """Per-cell float columns in wire order (SPEC 8), after ``k``."""
 
 WIRE_FIELD_ROWS = np.array([FIELD_NAMES.index(name) for name in WIRE_FLOAT_FIELDS])
