@@ -5,6 +5,7 @@
 import { computeBands } from "./band-geometry";
 import { badgeFor, lagBins, type ConnectionPhase } from "./connection-status";
 import { PlaybackControls } from "./controls";
+import { newPageTimings, type DebugSnapshot, type DebugTimings } from "./debug-hook";
 import { computeEdgeMetrics } from "./edge-metrics";
 import { ExperimentEngine } from "./experiment-engine";
 import { GridHistory, priceIntToTick } from "./grid-history";
@@ -23,6 +24,8 @@ import { StreamTransport, type TransportOptions } from "./transport";
 export const HISTORY_BINS = 480;
 /** Close code the client uses after a contract violation. */
 export const CLOSE_PROTOCOL_VIOLATION = 4002;
+/** Server close code for an internal failure (e.g. a truncated raw file); with an error frame it is final. */
+const CLOSE_SERVER_INTERNAL = 1011;
 
 function byId<T extends HTMLElement>(doc: Document, id: string, kind: new () => T): T {
   const el = doc.getElementById(id);
@@ -46,8 +49,12 @@ export class VacuumPressureApp {
   private paused = false;
   private speed = 1;
   private fatal: string | null = null;
-  private pacingStart = 0;
+  private lastServerError: string | null = null;
+  /** Arrival time of the first bin since the last pacing reset; null until it arrives. */
+  private pacingStart: number | null = null;
   private binsSincePacing = 0;
+  private binsReceived = 0;
+  private readonly timings = newPageTimings();
   private frameRequested = false;
   private badgeTimer: ReturnType<typeof setInterval> | null = null;
   private readonly el: {
@@ -130,12 +137,14 @@ export class VacuumPressureApp {
       { signal },
     );
     this.resize();
+    this.win.__vp = { snapshot: () => this.snapshot(), timings: () => this.timingSamples() };
     this.badgeTimer = setInterval(() => this.renderBadge(), 500);
     this.transport.connect();
     this.renderBadge();
   }
 
   dispose(): void {
+    delete this.win.__vp;
     this.abort.abort();
     if (this.badgeTimer !== null) clearInterval(this.badgeTimer);
     this.transport.stop();
@@ -149,8 +158,7 @@ export class VacuumPressureApp {
       fn();
     } catch (err) {
       if (err instanceof ProtocolError) {
-        this.fail(`Stream contract broken: ${err.message}`);
-        this.transport.stop(CLOSE_PROTOCOL_VIOLATION, "protocol violation");
+        this.fail(`Stream contract broken: ${err.message}`, CLOSE_PROTOCOL_VIOLATION, "protocol violation");
       } else {
         throw err;
       }
@@ -167,6 +175,7 @@ export class VacuumPressureApp {
         this.onAck(msg.ack);
         break;
       case "server_error":
+        this.lastServerError = msg.message;
         if (this.config === null) this.fail(`Server refused the stream: ${msg.message}`);
         else this.showNotice(`server: ${msg.message}`);
         break;
@@ -180,8 +189,13 @@ export class VacuumPressureApp {
   }
 
   private onBinary(data: ArrayBuffer): void {
+    const t0 = performance.now();
     const msg = this.decoder.handleBinary(data);
-    if (msg.kind === "frame") this.onFrame(msg.frame);
+    if (msg.kind !== "frame") return;
+    const t1 = performance.now();
+    this.onFrame(msg.frame);
+    this.timings.decodeMs.add(t1 - t0);
+    this.timings.updateMs.add(performance.now() - t1);
   }
 
   private onConfig(config: RuntimeConfig): void {
@@ -229,7 +243,11 @@ export class VacuumPressureApp {
     this.renderer.update(col.index);
     this.panel.update({ metrics, signals });
     this.el.clock.textContent = `${formatEtMillis(h.bin_end_ns)} ET · mid ${h.mid_price.toFixed(config.price_decimals)}${h.book_valid ? "" : " · book invalid"}`;
-    this.binsSincePacing++;
+    this.binsReceived++;
+    // Pacing is measured from the first bin after a reset: the server may spend seconds
+    // replaying the book before it, which is not lag.
+    if (this.pacingStart === null) this.pacingStart = performance.now();
+    else this.binsSincePacing++;
     this.requestCommit();
   }
 
@@ -271,6 +289,12 @@ export class VacuumPressureApp {
     this.decoder.reset();
     this.config = null;
     if (this.fatal !== null) return;
+    if (code === CLOSE_SERVER_INTERNAL && this.lastServerError !== null) {
+      // The server explained the failure (e.g. a corrupt raw file): a reconnect replays into
+      // the same failure, so show it and stop.
+      this.fail(`Stream failed: ${this.lastServerError}`);
+      return;
+    }
     if (retryInMs === null) {
       this.setPhase("closed");
       if (code !== 1000) this.showNotice(`connection closed (${String(code)}${reason ? `: ${reason}` : ""})`);
@@ -284,10 +308,12 @@ export class VacuumPressureApp {
     if (!this.transport.send(message)) this.showNotice("not connected: control not sent");
   }
 
-  private fail(message: string): void {
+  /** Shows a final error and closes the stream for good (the user reloads to retry). */
+  private fail(message: string, closeCode = 1000, closeReason = "client stop"): void {
     this.fatal = message;
     this.el.error.textContent = message;
     this.el.error.hidden = false;
+    this.transport.stop(closeCode, closeReason);
     this.setPhase("error");
   }
 
@@ -296,7 +322,7 @@ export class VacuumPressureApp {
   }
 
   private resetPacing(): void {
-    this.pacingStart = performance.now();
+    this.pacingStart = null;
     this.binsSincePacing = 0;
   }
 
@@ -307,7 +333,7 @@ export class VacuumPressureApp {
 
   private renderBadge(): void {
     const lag =
-      this.phase === "live" && this.config !== null
+      this.phase === "live" && this.config !== null && this.pacingStart !== null
         ? lagBins(performance.now() - this.pacingStart, this.speed, this.config.cell_width_ms, this.binsSincePacing)
         : 0;
     const badge = badgeFor(this.phase, lag, this.retryInMs);
@@ -339,8 +365,67 @@ export class VacuumPressureApp {
     this.frameRequested = true;
     this.win.requestAnimationFrame(() => {
       this.frameRequested = false;
-      this.renderer.draw();
+      const t0 = performance.now();
+      const drew = this.renderer.draw();
       this.panel.render();
+      if (drew) this.timings.drawMs.add(performance.now() - t0);
     });
+  }
+
+  private snapshot(): DebugSnapshot {
+    const newest = this.history.newest();
+    const spots: [number, number | null][] = [];
+    for (let i = Math.max(0, this.history.newestIndex - this.history.capacity + 1); i <= this.history.newestIndex; i++) {
+      const c = this.history.get(i);
+      if (c !== undefined) spots.push([Number(c.frame.header.bin_seq), c.spotTick]);
+    }
+    const g = this.renderer.geometry();
+    const horizons = this.config?.projection_horizons_ms ?? [];
+    return {
+      phase: this.el.badge.dataset.phase ?? this.phase,
+      badge: this.el.badge.textContent,
+      speed: this.speed,
+      paused: this.paused,
+      error: this.fatal,
+      binsReceived: this.binsReceived,
+      newest:
+        newest === undefined
+          ? null
+          : {
+              bin_seq: Number(newest.frame.header.bin_seq),
+              bin_end_ns: String(newest.frame.header.bin_end_ns),
+              mid_price: newest.frame.header.mid_price,
+              spot_ref_price_int: String(newest.frame.header.spot_ref_price_int),
+              best_bid_price_int: String(newest.frame.header.best_bid_price_int),
+              best_ask_price_int: String(newest.frame.header.best_ask_price_int),
+              spot_tick: newest.spotTick,
+              composite: newest.signals.composite,
+              warmup_fraction: newest.signals.warmupFraction,
+              band_brightness: computeBands(newest.signals.composite, newest.signals.warmupFraction, horizons).map(
+                (b) => b.brightness,
+              ),
+              band_centre_ticks: [...newest.bandCentreTicks],
+            },
+      spots,
+      layout: {
+        plotHeight: g.layout.plotHeight,
+        historyWidth: g.layout.historyWidth,
+        zoneWidth: g.layout.zoneWidth,
+        columnWidth: g.layout.columnWidth,
+        rowHeight: g.layout.rowHeight,
+        topTick: g.topTick,
+      },
+    };
+  }
+
+  private timingSamples(): DebugTimings {
+    const t = this.timings;
+    return {
+      decodeMs: t.decodeMs.recent(),
+      updateMs: t.updateMs.recent(),
+      drawMs: t.drawMs.recent(),
+      binsTimed: t.decodeMs.count,
+      drawsTimed: t.drawMs.count,
+    };
   }
 }

@@ -68,9 +68,19 @@ export class PlaybackControls {
     this.el.play.textContent = paused ? "▶ Play" : "❚❚ Pause";
   }
 
+  /** Shows `speed` as selected, adding it as an option when it is not one of the steps (e.g. ?speed=20). */
   showSpeed(speed: number): void {
     this.speed = speed;
-    this.el.speed.value = String(speed);
+    const value = String(speed);
+    const options = [...this.el.speed.options];
+    if (!options.some((o) => o.value === value)) {
+      const o = this.el.speed.ownerDocument.createElement("option");
+      o.value = value;
+      o.textContent = `${value}x`;
+      const after = options.find((x) => Number(x.value) > speed);
+      this.el.speed.insertBefore(o, after ?? null);
+    }
+    this.el.speed.value = value;
   }
 
   dispose(): void {

@@ -126,6 +126,11 @@ export class HeatmapRenderer {
     this.dirty = true;
   }
 
+  /** Current geometry (CSS pixels) and the tick at the top row (null before the first bin). */
+  geometry(): { layout: HeatmapLayout; topTick: number | null } {
+    return { layout: this.layout, topTick: this.topTick() };
+  }
+
   /** Cell under a CSS-pixel point. */
   hitTest(cssX: number, cssY: number): CellHit | null {
     const top = this.topTick();
