@@ -186,21 +186,29 @@ def _open_raw_files(root: Path) -> int:
     return count
 
 
+def _wait_for_replay_threads(count: int) -> None:
+    """Wait (at most 10 s) until ``count`` producer threads are alive: a handler joins its
+    producer only after the client has seen the close, so an earlier test's may linger."""
+    for _ in range(200):
+        if _replay_threads() == count:
+            return
+        threading.Event().wait(0.05)
+
+
 def test_disconnect_stops_the_producer(server: Server) -> None:
+    _wait_for_replay_threads(0)  # no client of an earlier test still closing
     baseline_threads, baseline_files = _replay_threads(), _open_raw_files(server.root)
 
     async def go() -> None:
         for _ in range(2):
+            await asyncio.to_thread(_wait_for_replay_threads, baseline_threads)
             async with websockets.connect(server.url(speed="1"), max_size=None) as ws:
                 await ws.recv()
                 await _next_bin(ws)
                 assert _replay_threads() == baseline_threads + 1
 
     _run(go())
-    for _ in range(200):  # the handler joins the producer after the close handshake
-        if _replay_threads() == baseline_threads:
-            break
-        threading.Event().wait(0.05)
+    _wait_for_replay_threads(baseline_threads)
     assert _replay_threads() == baseline_threads
     assert _open_raw_files(server.root) == baseline_files
 

@@ -89,3 +89,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"cache ready under {root / 'cache'} in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def build_clean_parser() -> argparse.ArgumentParser:
+    """Arguments of the cache cleanup command."""
+    p = argparse.ArgumentParser(
+        prog="python -m vacuum_pressure.cache",
+        description="Delete old book caches and checkpoints under lake/cache (always safe: "
+        "whatever is missing is rebuilt or skipped).",
+    )
+    p.add_argument(
+        "--lake-root", type=Path, default=None, help="lake folder (default backend/lake)"
+    )
+    p.add_argument(
+        "--max-gb",
+        type=float,
+        default=None,
+        help="keep checkpoints up to this many GB (1e9 bytes), least recently used deleted first",
+    )
+    p.add_argument(
+        "--max-age-days", type=float, default=None, help="delete cache files older than this"
+    )
+    p.add_argument("--all", action="store_true", help="delete every cache file")
+    return p
+
+
+def clean_main(argv: Sequence[str] | None = None) -> int:
+    """Cleanup entry point (``uv run python -m vacuum_pressure.cache``); exit code."""
+    from .store import prune_cache
+
+    args = build_clean_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = args.lake_root.resolve() if args.lake_root else lake_root()
+    if args.all:
+        result = prune_cache(root, max_bytes=0, max_age_s=0.0)
+    else:
+        max_bytes = None if args.max_gb is None else int(args.max_gb * 1e9)
+        max_age = None if args.max_age_days is None else args.max_age_days * 86400.0
+        result = prune_cache(root, max_bytes=max_bytes, max_age_s=max_age)
+    print(
+        f"removed {result.removed_files} files ({result.freed_bytes / 1e6:.1f} MB); "
+        f"checkpoints left: {result.kept_bytes / 1e6:.1f} MB"
+    )
+    return 0

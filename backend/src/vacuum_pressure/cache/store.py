@@ -33,8 +33,12 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import tempfile
+import threading
+import time
 import zipfile
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -338,6 +342,8 @@ class CheckpointStore:
         self._template = flatten_state(template)
         self._n_cells = n_cells
         self._index: dict[int, tuple[int, Path]] = {}  # bin_start_ns -> (bin_seq, path)
+        # The index is read by the producer and updated by the CheckpointWriter thread.
+        self._lock = threading.Lock()
         self._open()
 
     def _open(self) -> None:
@@ -364,11 +370,13 @@ class CheckpointStore:
 
     def starts(self) -> list[int]:
         """``bin_start_ns`` of every checkpoint on disk, ascending."""
-        return sorted(self._index)
+        with self._lock:
+            return sorted(self._index)
 
     def has(self, bin_start_ns: int) -> bool:
         """Whether a checkpoint resuming at ``bin_start_ns`` exists."""
-        return bin_start_ns in self._index
+        with self._lock:
+            return bin_start_ns in self._index
 
     def save(self, bin_seq: int, bin_start_ns: int, position: int, state: dict[str, Any]) -> Path:
         """Persist a pipeline state that resumes at ``bin_seq`` / ``bin_start_ns``."""
@@ -382,14 +390,18 @@ class CheckpointStore:
             "position": int(position),
         }
         write_npz(path, arrays, meta)
-        self._index[bin_start_ns] = (bin_seq, path)
+        with self._lock:
+            self._index[bin_start_ns] = (bin_seq, path)
         return path
 
     def nearest(self, target_start_ns: int) -> Checkpoint | None:
         """The verified checkpoint with the latest ``bin_start_ns <= target_start_ns``; corrupt
         or stale files met on the way are logged, deleted and skipped."""
-        for start in sorted((s for s in self._index if s <= target_start_ns), reverse=True):
-            _, path = self._index[start]
+        with self._lock:
+            candidates = sorted(
+                ((s, p) for s, (_, p) in self._index.items() if s <= target_start_ns), reverse=True
+            )
+        for start, path in candidates:
             try:
                 arrays, meta = read_npz(path, self.key)
                 flat = sparse_decode(arrays, self._template)
@@ -398,8 +410,11 @@ class CheckpointStore:
                     raise CacheInvalidError(f"{path} is corrupt: missing {sorted(missing)}")
             except CacheInvalidError as exc:
                 _discard(path, exc)
-                del self._index[start]
+                with self._lock:
+                    self._index.pop(start, None)
                 continue
+            with contextlib.suppress(OSError):  # last use, for prune_cache's oldest-first order
+                os.utime(path)
             return Checkpoint(
                 int(meta["bin_seq"]),
                 int(meta["bin_start_ns"]),
@@ -407,3 +422,152 @@ class CheckpointStore:
                 unflatten_state(flat),
             )
         return None
+
+
+# -- background writing and the size bound ---------------------------------------------------------
+DEFAULT_MAX_CACHE_BYTES = 4 << 30
+"""Default bound on ``lake/cache`` (4 GiB, ~330 checkpoints of the synthetic day)."""
+
+_STALE_TMP_S = 3600.0
+"""Temp files older than this are leftovers of a killed writer."""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What ``prune_cache`` removed and what is left (bytes)."""
+
+    removed_files: int
+    freed_bytes: int
+    kept_bytes: int
+
+
+def prune_cache(
+    root: Path,
+    max_bytes: int | None = None,
+    max_age_s: float | None = None,
+    keep: Path | None = None,
+) -> PruneResult:
+    """Delete checkpoints (``lake/cache/checkpoints``), least recently written or used first,
+    until they total at most ``max_bytes``; every ``.npz`` (book caches too) older than
+    ``max_age_s`` seconds; and temp files of killed writers (older than an hour). ``keep`` is
+    never deleted (the file just written). Deleting is always safe: a missing book cache or
+    checkpoint is rebuilt or skipped. Book caches (~2.5 MB each) do not count towards
+    ``max_bytes``."""
+    folder = cache_dir(root)
+    checkpoints = folder / "checkpoints"
+    now = time.time()
+    removed = freed = 0
+    files: list[tuple[float, int, Path]] = []
+    for path in folder.rglob("*"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not path.is_file():
+            continue
+        stale_tmp = path.name.endswith(".tmp") and now - st.st_mtime > _STALE_TMP_S
+        too_old = path.suffix == ".npz" and max_age_s is not None and now - st.st_mtime > max_age_s
+        if (stale_tmp or too_old) and path != keep:
+            path.unlink(missing_ok=True)
+            removed, freed = removed + 1, freed + st.st_size
+        elif path.suffix == ".npz" and path.is_relative_to(checkpoints):
+            files.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in files)
+    if max_bytes is not None:
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= max_bytes:
+                break
+            if path == keep:
+                continue
+            path.unlink(missing_ok=True)
+            removed, freed, total = removed + 1, freed + size, total - size
+    if removed:
+        logger.info(
+            "cache pruned: %d files, %.1f MB freed, %.1f MB kept", removed, freed / 1e6, total / 1e6
+        )
+    return PruneResult(removed, freed, total)
+
+
+_Job = tuple[CheckpointStore, int, int, int, dict[str, Any]]
+
+
+class CheckpointWriter:
+    """Encodes and writes checkpoints on one background thread, off the producers' paths.
+
+    A producer only exports (copies) its state and calls ``submit``, which never blocks: with
+    ``max_pending`` checkpoints already waiting the new one is dropped (a missing checkpoint only
+    makes a later seek replay longer). After each write the cache under ``root`` is pruned to
+    ``max_bytes`` (None: unbounded). Thread-safe; shared by every session of a server.
+    """
+
+    def __init__(
+        self, root: Path, max_pending: int = 2, max_bytes: int | None = DEFAULT_MAX_CACHE_BYTES
+    ) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(max_pending)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.written = 0
+        self.dropped = 0
+        self.write_ms: deque[float] = deque(maxlen=1000)
+        """Durations of the last writes (encode + checksum + write + fsync + rename), ms."""
+
+    def submit(
+        self,
+        store: CheckpointStore,
+        bin_seq: int,
+        bin_start_ns: int,
+        position: int,
+        state: dict[str, Any],
+    ) -> bool:
+        """Queue one checkpoint (``state`` must be a copy the caller no longer mutates, as
+        ``ServePipeline.export_state`` returns). False when dropped because the queue is full."""
+        self._ensure_thread()
+        try:
+            self._jobs.put_nowait((store, bin_seq, bin_start_ns, position, state))
+        except queue.Full:
+            self.dropped += 1
+            logger.info("checkpoint at bin %d dropped: the writer is busy", bin_seq)
+            return False
+        return True
+
+    def flush(self) -> None:
+        """Block until every submitted checkpoint is written (or failed)."""
+        if self._thread is not None:
+            self._jobs.join()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Write what is queued, then end the thread."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._jobs.put(None)
+        thread.join(timeout_s)
+
+    def _ensure_thread(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="vp-checkpoint-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                store, bin_seq, start, position, state = job
+                t0 = time.perf_counter()
+                path = store.save(bin_seq, start, position, state)
+                self.write_ms.append((time.perf_counter() - t0) * 1e3)
+                self.written += 1
+                if self.max_bytes is not None:
+                    prune_cache(self.root, self.max_bytes, keep=path)
+            except Exception:  # a failed write must not end the thread (disk full, ...)
+                logger.exception("checkpoint write failed")
+            finally:
+                self._jobs.task_done()

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,13 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from ..cache.store import DEFAULT_MAX_CACHE_BYTES, CheckpointWriter
 from ..config import InstrumentConfig
 from ..errors import DataFileNotFoundError, InstrumentLockError, SourceError, VPError
 from ..source import open_replay
 from ..spectrum import ProjectionModel
 from ..timeutil import et_to_ns, utc_day_ns
-from .arrow import schema_fields
+from .arrow import grid_schema, schema_fields, warm_up
 from .params import RequestError, StreamParams, parse_control, parse_stream_params
 from .session import CLOSE_BAD_REQUEST, CLOSE_INTERNAL, Item, ReplaySession, SessionOptions
 from .telemetry import LatencyRecorder
@@ -51,6 +53,8 @@ class ServerSettings:
     checkpoint_interval_s: float = 60.0
     queue_bins: int = 8
     use_cache: bool = True
+    checkpoint_max_bytes: int | None = DEFAULT_MAX_CACHE_BYTES
+    """Bound on lake/cache/checkpoints (oldest deleted first); None = unbounded."""
     static_dir: Path | None = None
     allowed_origins: tuple[str, ...] = DEFAULT_ORIGINS
 
@@ -89,7 +93,19 @@ async def _fail(ws: WebSocket, message: str, code: int) -> None:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The replay server app (see module docstring)."""
-    app = FastAPI(title="vacuum-pressure", docs_url=None, redoc_url=None)
+    writer = (
+        CheckpointWriter(settings.lake_root, max_bytes=settings.checkpoint_max_bytes)
+        if settings.use_cache and settings.checkpoint_interval_s > 0
+        else None
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if writer is not None:  # finish the queued checkpoints (at most a few)
+            await asyncio.to_thread(writer.close)
+
+    app = FastAPI(title="vacuum-pressure", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),
@@ -102,7 +118,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         checkpoint_interval_s=settings.checkpoint_interval_s,
         use_cache=settings.use_cache,
         recorder=settings.recorder,
+        checkpoint_writer=writer,
     )
+    app.state.checkpoint_writer = writer
+    warm_up(grid_schema(tuple(settings.config.projection_horizons_ms)))
     ids = itertools.count(1)
     app.state.sessions = set()
 

@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lake-root", type=Path, default=None, help="lake folder (default backend/lake)"
     )
     p.add_argument("--checkpoint-interval-s", type=float, default=60.0)
+    p.add_argument(
+        "--checkpoint-max-gb",
+        type=float,
+        default=4.0,
+        help="bound on lake/cache/checkpoints, oldest deleted first (default 4; 0 = unbounded)",
+    )
     p.add_argument("--no-cache", action="store_true", help="no book cache or checkpoints")
     p.add_argument("--frontend-dist", type=Path, default=DEFAULT_DIST)
     p.add_argument(
@@ -120,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         recorder=recorder,
         checkpoint_interval_s=args.checkpoint_interval_s,
         use_cache=not args.no_cache,
+        checkpoint_max_bytes=int(args.checkpoint_max_gb * 1e9) if args.checkpoint_max_gb else None,
         static_dir=dist,
         allowed_origins=tuple(sorted(origins)),
     )

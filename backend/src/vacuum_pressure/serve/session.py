@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +27,7 @@ import pyarrow as pa
 from ..cache.store import (
     CacheKey,
     CheckpointStore,
+    CheckpointWriter,
     load_book_cache,
     raw_file_identity,
     save_book_cache,
@@ -59,26 +60,55 @@ class SeekRequested(Exception):
     """A seek arrived; unwind the current replay and restart from a checkpoint."""
 
 
+class Timer(Protocol):
+    """Where the replay clock reads wall time and sleeps (injectable so pacing is testable
+    without real waits)."""
+
+    def now(self) -> float:
+        """Wall time in seconds (monotonic)."""
+        ...
+
+    def wait(self, cond: threading.Condition, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s`` seconds on ``cond`` (held by the caller), waking early
+        when it is notified."""
+        ...
+
+
+class MonotonicTimer:
+    """The real timer: ``time.monotonic`` and ``Condition.wait``."""
+
+    def now(self) -> float:
+        """``time.monotonic()`` in seconds."""
+        return time.monotonic()
+
+    def wait(self, cond: threading.Condition, timeout_s: float) -> None:
+        """``cond.wait(timeout_s)``."""
+        cond.wait(timeout_s)
+
+
 class ReplayClock:
     """Replay time -> wall time at ``speed`` (0 = unpaced), with pause, stop and seek flags.
 
-    Market times are ns; wall times ``time.monotonic`` seconds.
+    Market times are ns; wall times are seconds of ``timer`` (default ``time.monotonic``).
+    Between two bins of width ``w`` ns the producer waits ``w / 1e9 / speed`` seconds.
     """
 
-    def __init__(self, speed: float) -> None:
-        self._cond = threading.Condition()
+    def __init__(self, speed: float, timer: Timer | None = None) -> None:
+        # An RLock so that a timer (tests) may call the controls from inside ``wait``.
+        self._cond = threading.Condition(threading.RLock())
+        self._timer: Timer = timer or MonotonicTimer()
         self.speed = speed
         self.paused = False
         self.stopped = False
         self._seek: tuple[int, int] | None = None  # (target_ns, generation)
-        self._anchor_wall = time.monotonic()
+        self._anchor_wall = self._timer.now()
         self._anchor_market: int | None = None
         self._last_market = 0
 
     def reanchor(self, market_ns: int) -> None:
         """Make ``market_ns`` correspond to now."""
         with self._cond:
-            self._anchor_wall = time.monotonic()
+            self._anchor_wall = self._timer.now()
             self._anchor_market = market_ns
             self._last_market = market_ns
 
@@ -93,57 +123,69 @@ class ReplayClock:
         if self._seek is not None:
             raise SeekRequested
 
+    def due_s(self, market_ns: int) -> float | None:
+        """Wall time (s) at which ``market_ns`` is due; None when unpaced or not anchored."""
+        with self._cond:
+            if self.speed == 0 or self._anchor_market is None:
+                return None
+            return self._anchor_wall + (market_ns - self._anchor_market) / 1e9 / self.speed
+
     def wait_until(self, market_ns: int) -> None:
         """Block until replay time ``market_ns`` is due (or raise Stopped / SeekRequested)."""
         with self._cond:
             while True:
                 self._check()
                 if self.paused:
-                    self._cond.wait(_POLL_S)
+                    self._timer.wait(self._cond, _POLL_S)
                     continue
-                if self.speed == 0 or self._anchor_market is None:
+                due = self.due_s(market_ns)
+                if due is None:
                     self._last_market = market_ns
                     return
-                due = self._anchor_wall + (market_ns - self._anchor_market) / 1e9 / self.speed
-                now = time.monotonic()
+                now = self._timer.now()
                 if due <= now:
                     if now - due > _RESYNC_S:
                         self._anchor_wall, self._anchor_market = now, market_ns
                     self._last_market = market_ns
                     return
-                self._cond.wait(min(due - now, _POLL_S))
+                self._timer.wait(self._cond, min(due - now, _POLL_S))
 
     def wait_idle(self) -> None:
         """Block until a stop or seek (end of data)."""
         with self._cond:
             while True:
                 self._check()
-                self._cond.wait(_POLL_S)
+                self._timer.wait(self._cond, _POLL_S)
 
     def set_paused(self, paused: bool) -> None:
+        """Pause or resume; resuming re-anchors so the pause is not made up by a burst."""
         with self._cond:
             if self.paused and not paused:
-                self._anchor_wall, self._anchor_market = time.monotonic(), self._last_market
+                self._anchor_wall, self._anchor_market = self._timer.now(), self._last_market
             self.paused = paused
             self._cond.notify_all()
 
     def set_speed(self, speed: float) -> None:
+        """Change the pace from the last released bin on."""
         with self._cond:
             self.speed = speed
-            self._anchor_wall, self._anchor_market = time.monotonic(), self._last_market
+            self._anchor_wall, self._anchor_market = self._timer.now(), self._last_market
             self._cond.notify_all()
 
     def request_seek(self, target_ns: int, generation: int) -> None:
+        """Ask the producer to unwind and replay from ``target_ns``."""
         with self._cond:
             self._seek = (target_ns, generation)
             self._cond.notify_all()
 
     def take_seek(self) -> tuple[int, int] | None:
+        """The pending seek, cleared."""
         with self._cond:
             seek, self._seek = self._seek, None
             return seek
 
     def stop(self) -> None:
+        """Make every wait raise Stopped."""
         with self._cond:
             self.stopped = True
             self._cond.notify_all()
@@ -158,6 +200,10 @@ class SessionOptions:
     checkpoint_interval_s: float = 60.0
     use_cache: bool = True
     recorder: LatencyRecorder | None = None
+    timer: Timer | None = None
+    """Pacing clock of every session (None: ``MonotonicTimer``; tests inject a fake)."""
+    checkpoint_writer: CheckpointWriter | None = None
+    """Writes checkpoints off the producer thread; None writes them inline."""
 
 
 Item = tuple[str, int, Any, Any]
@@ -184,7 +230,7 @@ class ReplaySession:
         self.options = options
         self._emit = emit
         self.session_id = session_id
-        self.clock = ReplayClock(params.speed)
+        self.clock = ReplayClock(params.speed, options.timer)
         self.schema: pa.Schema = grid_schema(tuple(config.projection_horizons_ms))
         self._slots = threading.Semaphore(options.queue_bins)
         self.generation = 0
@@ -499,8 +545,15 @@ class ReplaySession:
             self._done_slots = {(s - self.emit_after_ns) // interval for s in store.starts()}
         if slot < 1 or slot in self._done_slots:
             return
-        try:
-            store.save(pipeline.bin_seq, start, position, pipeline.export_state())
-        except OSError as exc:
-            logger.warning("could not write a checkpoint: %s", exc)
+        # Only the state copy happens here; encoding and the disk write (~50 ms) go to the
+        # writer thread so that the producer keeps its pace.
+        state = pipeline.export_state()
+        writer = self.options.checkpoint_writer
+        if writer is not None:
+            writer.submit(store, pipeline.bin_seq, start, position, state)
+        else:
+            try:
+                store.save(pipeline.bin_seq, start, position, state)
+            except OSError as exc:
+                logger.warning("could not write a checkpoint: %s", exc)
         self._done_slots.add(slot)
