@@ -45,10 +45,27 @@ def header_message(frame: ServeBin) -> str:
     return json.dumps(msg, separators=(",", ":"))
 
 
+def _column(values: np.ndarray, field: pa.Field) -> pa.Array:
+    """A non-null Arrow array over the NumPy column's own buffer (no conversion pass:
+    ``pa.array`` costs ~2 us per column, this ~0.3 us)."""
+    arr = np.ascontiguousarray(values, dtype=field.type.to_pandas_dtype())
+    return pa.Array.from_buffers(field.type, len(arr), [None, pa.py_buffer(arr)])
+
+
+def warm_up(schema: pa.Schema) -> None:
+    """Encode one empty batch: the first Arrow conversion in a process costs ~1 s of lazy
+    initialisation, which would otherwise land on the first client's first bin."""
+    pa.array(np.zeros(1))
+    batch = pa.RecordBatch.from_arrays([_column(np.zeros(0), f) for f in schema], schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(batch)
+
+
 def grid_ipc(frame: ServeBin, schema: pa.Schema) -> bytes:
     """One self-contained Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
     columns = frame.columns()
-    arrays = [pa.array(np.ascontiguousarray(columns[f.name]), type=f.type) for f in schema]
+    arrays = [_column(columns[f.name], f) for f in schema]
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
