@@ -1,9 +1,14 @@
 """Per-cell spectrum scoring and projection (SPEC 6, SPEC 11 items 5 and 9).
 
 ``SpectrumKernel.update`` is called once per emitted bin with the full grid's pressure and vacuum
-and returns the score, state code and projected scores of every cell, identical bit for bit to
-the reference system's NumPy implementation (see ``spectrum_kernel`` for how the robust z avoids
-the full-window median while staying exact). The transcendental functions are NumPy's own
+and returns the score, state code and projected scores, identical bit for bit to the reference
+system's NumPy implementation (see ``spectrum_kernel`` for how the robust z avoids the
+full-window median while staying exact): of every cell, or, in window mode, of the cells of the
+requested window only (the serve path shows no others). The rollup, the derivatives and their
+rings are kept for every cell either way; only the medians and the score chain are restricted to
+the "tracked" cells (the window plus a hysteresis margin). A cell that becomes tracked gets its
+sorted windows and its last three scores rebuilt exactly from its derivative rings, which keep
+``W + 2`` samples for that purpose. The transcendental functions are NumPy's own
 (``np.tanh`` on the compact list of non-zero scaled z, ``np.exp`` once per horizon), called here
 rather than in numba, because NumPy's SIMD results may differ from libm in the last bit.
 """
@@ -21,7 +26,11 @@ from .errors import VPError
 
 logger = logging.getLogger(__name__)
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+
+DEFAULT_TRACK_MARGIN = 8
+"""Cells kept tracked beyond each side of the window (ticks), so that a spot oscillating by a
+few ticks does not make cells leave and re-enter (each entry rebuilds ~W + 2 samples x 3)."""
 
 
 class SpectrumError(VPError, ValueError):
@@ -75,6 +84,8 @@ class SpectrumKernel:
         n_cells: int,
         config: InstrumentConfig,
         projection: ProjectionModel = ProjectionModel(),
+        *,
+        track_margin: int = DEFAULT_TRACK_MARGIN,
     ) -> None:
         if n_cells < 1:
             raise SpectrumError(f"n_cells = {n_cells} is invalid: expected an integer >= 1")
@@ -83,7 +94,10 @@ class SpectrumKernel:
                 f"projection model {projection} is invalid: cubic_scale and damping_lambda "
                 "must be >= 0"
             )
+        if track_margin < 0:
+            raise SpectrumError(f"track_margin = {track_margin} is invalid: expected ticks >= 0")
         self.n_cells = n_cells
+        self.track_margin = int(track_margin)
         self.config = config
         self.projection = projection
 
@@ -121,13 +135,19 @@ class SpectrumKernel:
         self._prev_s1 = np.zeros(n, dtype=np.float64)
         self._prev_s2 = np.zeros(n, dtype=np.float64)
         self._step = 0
-        self._z_ring = np.zeros((3, w, n), dtype=np.float64)
+        # W + 2 samples: a newly tracked cell's windows of the last PAST_STEPS steps.
+        self._d_ring = np.zeros((3, w + sk.PAST_STEPS - 1, n), dtype=np.float64)
+        self._dt_hist = np.zeros(sk.PAST_STEPS - 1, dtype=np.float64)  # dt (s) of step-1, -2
         self._last_big = np.full((3, n), sk.NEVER, dtype=np.int64)
         self._last_nan = np.full((3, n), sk.NEVER, dtype=np.int64)
         # Sorted windows are touched only for live cells; np.empty keeps the rest unmapped.
         self._sorted = np.empty((3, n, w), dtype=np.float64)
         self._sorted_start = np.zeros((3, n), dtype=np.int64)
         self._sorted_valid = np.zeros((3, n), dtype=np.bool_)
+        # Tracked cells [lo, hi): medians and score chain kept; all cells in full mode.
+        self._track_lo = 0
+        self._track_hi = 0
+        self._gathered = np.zeros(w + sk.PAST_STEPS, dtype=np.float64)
 
         # A cell is frozen (skipped) after this many all-zero inputs: its composites have left
         # every rollup window, then its d1..d3, their z window and the score chain are all 0.
@@ -152,15 +172,28 @@ class SpectrumKernel:
         """Cells processed by the last update (the others were frozen at zero; diagnostics)."""
         self.last_evaluated = 0
         """(channel, cell) medians evaluated by the last update (diagnostics)."""
+        self.last_entered = 0
+        """Cells that became tracked in the last update (their history was rebuilt)."""
 
-    def update(self, ts_ns: int, pressure: np.ndarray, vacuum: np.ndarray) -> SpectrumFrame:
+    def update(
+        self,
+        ts_ns: int,
+        pressure: np.ndarray,
+        vacuum: np.ndarray,
+        window: tuple[int, int] | None = None,
+    ) -> SpectrumFrame:
         """Advance one bin ending at ``ts_ns`` (ns) with per-cell pressure/vacuum (float64[n]).
 
+        ``window = (lo, hi)`` (cell indices, ``0 <= lo <= hi <= n_cells``) asks only for the
+        cells ``lo <= i < hi``: their score, state code and projections are exact (identical to
+        a full update), the other cells' are unspecified (0 for cells not tracked). An empty
+        window asks for nothing and keeps tracking the same cells. ``None`` computes every cell.
         The returned arrays are read-only views overwritten by the next call; copy them to keep
         them.
         """
         p = self._as_cells("pressure", pressure)
         v = self._as_cells("vacuum", vacuum)
+        self._retrack(*self._track_range(window))
         first = self._prev_ts_ns is None
 
         dt_s = self._default_dt_s
@@ -199,22 +232,21 @@ class SpectrumKernel:
         self._comp_write_idx = (write_idx + 1) % self._comp_cap
         self._comp_count = count_after
 
-        z_count_before = min(self._step, self._z_window)
         n_nz, self.last_evaluated = sk.robust_z_scaled(
             self._d,
             self._active,
             n_active,
-            self._z_ring,
+            self._d_ring,
             self._sorted,
             self._sorted_start,
             self._sorted_valid,
             self._last_big,
             self._last_nan,
             self._step,
-            self._step % self._z_window,
-            z_count_before,
             self._min_periods,
             self._inv_tanh_scale,
+            self._track_lo,
+            self._track_hi,
             self._tanh,
             self._nz_index,
             self._nz_value,
@@ -231,6 +263,8 @@ class SpectrumKernel:
             n_nz,
             self._active,
             n_active,
+            self._track_lo,
+            self._track_hi,
             self._w[0],
             self._w[1],
             self._w[2],
@@ -251,9 +285,92 @@ class SpectrumKernel:
             self._proj,
         )
         self._prev_ts_ns = int(ts_ns)
+        self._dt_hist[1:] = self._dt_hist[:-1]
+        self._dt_hist[0] = dt_s
         self._step += 1
         self.last_active = n_active
         return self._frame
+
+    def _track_range(self, window: tuple[int, int] | None) -> tuple[int, int]:
+        """Cells to track for ``window``: the window plus up to ``track_margin`` cells kept on
+        each side (hysteresis: a side grows only as far as the window, shrinks only beyond the
+        margin)."""
+        n = self.n_cells
+        if window is None:
+            return 0, n
+        lo, hi = int(window[0]), int(window[1])
+        if not 0 <= lo <= hi <= n:
+            raise SpectrumError(
+                f"window {window} is invalid: expected (lo, hi) with 0 <= lo <= hi <= {n}"
+            )
+        t_lo, t_hi = self._track_lo, self._track_hi
+        if lo == hi:
+            return t_lo, t_hi
+        if t_lo >= t_hi or hi <= t_lo or lo >= t_hi:
+            return lo, hi
+        m = self.track_margin
+        return min(max(t_lo, lo - m), lo), max(min(t_hi, hi + m), hi)
+
+    def _retrack(self, lo: int, hi: int) -> None:
+        """Make [lo, hi) the tracked cells: forget the ones leaving, rebuild the ones entering."""
+        old_lo, old_hi = self._track_lo, self._track_hi
+        self.last_entered = 0
+        if (lo, hi) == (old_lo, old_hi):
+            return
+        for a, b in ((old_lo, min(old_hi, lo)), (max(old_lo, hi), old_hi)):
+            if a < b:  # leaving: zero outputs, no sorted windows, zero chain (compact state)
+                self._score[a:b] = 0.0
+                self._state[a:b] = 0
+                self._proj[:, a:b] = 0.0
+                self._sorted_valid[:, a:b] = False
+                self._prev_score[a:b] = 0.0
+                self._prev_s1[a:b] = 0.0
+                self._prev_s2[a:b] = 0.0
+        cells = np.arange(lo, hi, dtype=np.int64)
+        if old_lo < old_hi:
+            cells = cells[(cells < old_lo) | (cells >= old_hi)]
+        self._track_lo, self._track_hi = lo, hi
+        self.last_entered = int(cells.size)
+        if cells.size:
+            self._rebuild_history(cells)
+
+    def _rebuild_history(self, cells: np.ndarray) -> None:
+        """Sorted windows and score chain of newly tracked ``cells``, exactly as if they had
+        been tracked all along (from the derivative rings; frozen cells have zero history)."""
+        frozen = self._zero_run[cells] > self._freeze_after
+        n_list = 3 * sk.PAST_STEPS * cells.size
+        index = np.empty(n_list, dtype=np.int64)
+        value = np.empty(n_list, dtype=np.float64)
+        n_nz = sk.past_scaled_z(
+            cells,
+            self._d_ring,
+            self._sorted,
+            self._sorted_start,
+            self._sorted_valid,
+            frozen,
+            self._step,
+            self._min_periods,
+            self._inv_tanh_scale,
+            self._gathered,
+            index,
+            value,
+        )
+        past_tanh = np.zeros((cells.size, sk.PAST_STEPS, 3), dtype=np.float64)
+        # NumPy's tanh again, element-wise on the compact list as in ``update``.
+        past_tanh.reshape(-1)[index[:n_nz]] = np.tanh(value[:n_nz])
+        sk.past_score_chain(
+            cells,
+            past_tanh,
+            self._step,
+            self._dt_hist,
+            self._w[0],
+            self._w[1],
+            self._w[2],
+            self._norm,
+            self._prev_score,
+            self._prev_s1,
+            self._prev_s2,
+        )
 
     def _as_cells(self, name: str, values: np.ndarray) -> np.ndarray:
         arr = np.ascontiguousarray(values, dtype=np.float64)
@@ -264,12 +381,18 @@ class SpectrumKernel:
         return arr
 
     def export_state(self) -> dict[str, np.ndarray | int | float]:
-        """Copy of everything needed to resume exactly (sorted windows are rebuilt on demand)."""
+        """Copy of everything needed to resume exactly (sorted windows are rebuilt on demand).
+
+        The score chain is kept for the tracked cells only (``track_lo``/``track_hi``); the
+        others' is zero and is rebuilt from the rings when they become tracked."""
         return {
             "version": _STATE_VERSION,
             "n_cells": self.n_cells,
             "step": self._step,
             "prev_ts_ns": -1 if self._prev_ts_ns is None else self._prev_ts_ns,
+            "track_lo": self._track_lo,
+            "track_hi": self._track_hi,
+            "dt_hist": self._dt_hist.copy(),
             "comp_write_idx": self._comp_write_idx,
             "comp_count": self._comp_count,
             "comp_ring": self._comp_ring.copy(),
@@ -280,7 +403,7 @@ class SpectrumKernel:
             "prev_score": self._prev_score.copy(),
             "prev_s1": self._prev_s1.copy(),
             "prev_s2": self._prev_s2.copy(),
-            "z_ring": self._z_ring.copy(),
+            "d_ring": self._d_ring.copy(),
             "last_big": self._last_big.copy(),
             "last_nan": self._last_nan.copy(),
             "zero_run": self._zero_run.copy(),
@@ -297,12 +420,22 @@ class SpectrumKernel:
             "prev_score": self._prev_score,
             "prev_s1": self._prev_s1,
             "prev_s2": self._prev_s2,
-            "z_ring": self._z_ring,
+            "d_ring": self._d_ring,
+            "dt_hist": self._dt_hist,
             "last_big": self._last_big,
             "last_nan": self._last_nan,
             "zero_run": self._zero_run,
         }
-        scalars = ("version", "n_cells", "step", "prev_ts_ns", "comp_write_idx", "comp_count")
+        scalars = (
+            "version",
+            "n_cells",
+            "step",
+            "prev_ts_ns",
+            "comp_write_idx",
+            "comp_count",
+            "track_lo",
+            "track_hi",
+        )
         missing = sorted(set(expected_arrays).union(scalars) - set(state))
         if missing:
             raise SpectrumError(f"spectrum state lacks keys {missing}")
@@ -321,10 +454,17 @@ class SpectrumKernel:
         step = int(state["step"])
         write_idx = int(state["comp_write_idx"])
         count = int(state["comp_count"])
-        if step < 0 or not 0 <= write_idx < self._comp_cap or not 0 <= count <= self._comp_cap:
+        track_lo, track_hi = int(state["track_lo"]), int(state["track_hi"])
+        if (
+            step < 0
+            or not 0 <= write_idx < self._comp_cap
+            or not 0 <= count <= self._comp_cap
+            or not 0 <= track_lo <= track_hi <= self.n_cells
+        ):
             raise SpectrumError(
                 f"spectrum state counters step={step} comp_write_idx={write_idx} "
-                f"comp_count={count} are out of range (capacity {self._comp_cap})"
+                f"comp_count={count} track=[{track_lo}, {track_hi}) are out of range "
+                f"(capacity {self._comp_cap}, {self.n_cells} cells)"
             )
         for key, target in expected_arrays.items():
             target[...] = np.asarray(state[key])
@@ -333,5 +473,10 @@ class SpectrumKernel:
         self._comp_count = count
         prev_ts = int(state["prev_ts_ns"])
         self._prev_ts_ns = None if step == 0 else prev_ts
+        self._track_lo, self._track_hi = track_lo, track_hi
         self._sorted_valid[...] = False
+        # Frozen tracked cells are not rewritten by the next update: their outputs are zero.
+        self._score[...] = 0.0
+        self._state[...] = 0
+        self._proj[...] = 0.0
         logger.debug("spectrum state imported at step %d", step)

@@ -49,6 +49,11 @@ MAD_TO_SIGMA = 1.4826
 NEVER = -(2**62)
 """Initial ``last_big``/``last_nan`` step: far before any window."""
 
+PAST_STEPS = 3
+"""Past scores a newly tracked cell needs: the projections at step t use the score differences
+s1, s2 (and s3 for the cubic term), i.e. the scores of steps t-1, t-2, t-3. The derivative
+rings therefore keep ``W + PAST_STEPS - 1`` samples (the window of step t-3 starts at t-W-2)."""
+
 
 @numba.njit(cache=True)
 def rollup_derivatives(
@@ -297,45 +302,52 @@ def robust_z_scaled(
     last_big: np.ndarray,
     last_nan: np.ndarray,
     step: int,
-    write_idx: int,
-    count_before: int,
     min_periods: int,
     inv_tanh_scale: float,
+    track_lo: int,
+    track_hi: int,
     tanh_buf: np.ndarray,
     nz_index: np.ndarray,
     nz_value: np.ndarray,
 ) -> tuple[int, int]:
-    """Append d1/d2/d3 of the active cells to their rings and compute ``z * inv_tanh_scale``.
+    """Append d1/d2/d3 of the active cells to their rings; ``z * inv_tanh_scale`` of the tracked.
 
-    ``values``/``tanh_buf`` are (3, n); ``ring`` is (3, W, n) with rows = slots; ``sorted_win``
-    is (3, n, W), each a circular sorted array starting at ``sorted_start``. ``step`` counts
-    updates from 0; ``count_before`` is the ring fill before this append. z follows SPEC 6
-    step 5 exactly (0 before ``min_periods`` samples, 0 unless ``1.4826 * MAD > 1e-9``).
-    Zero results are written to ``tanh_buf`` directly (tanh(0) = 0); the others are listed as
-    flat index ``c * n + i`` in ``nz_index`` with their scaled z in ``nz_value`` for NumPy's
-    tanh. Returns (number listed, number of medians evaluated).
+    ``values``/``tanh_buf`` are (3, n); ``ring`` is (3, R, n) with R >= W + 2 rows, the sample
+    of step s in row ``s % R``; ``sorted_win`` is (3, n, W), each a circular sorted array
+    starting at ``sorted_start``. ``step`` counts updates from 0. Every active cell's sample is
+    appended (and ``last_big``/``last_nan`` kept); z is computed only for the tracked cells
+    ``track_lo <= i < track_hi``, following SPEC 6 step 5 exactly (0 before ``min_periods``
+    samples, 0 unless ``1.4826 * MAD > 1e-9``). Zero results are written to ``tanh_buf``
+    directly (tanh(0) = 0); the others are listed as flat index ``c * n + i`` in ``nz_index``
+    with their scaled z in ``nz_value`` for NumPy's tanh. Returns (number listed, number of
+    medians evaluated).
     """
     n_ch = values.shape[0]
     n = values.shape[1]
-    cap = ring.shape[1]
-    full = count_before >= cap
-    n_valid = count_before + 1 if count_before < cap else cap
+    cap = sorted_win.shape[2]
+    n_rows = ring.shape[1]
+    write_row = step % n_rows
+    leave_row = (step - cap) % n_rows
+    full = step >= cap
+    n_valid = step + 1 if step < cap else cap
     window_start = step - n_valid + 1
     scored = n_valid >= min_periods
     evaluated = 0
     n_nz = 0
     for c in range(n_ch):
-        ring_row = ring[c, write_idx]
+        ring_row = ring[c, write_row]
+        leave = ring[c, leave_row]
         for idx in range(n_active):
             i = active[idx]
             x = values[c, i]
-            old = ring_row[i]
             ring_row[i] = x
-            tanh_buf[c, i] = 0.0
             if x != x:
                 last_nan[c, i] = step
             elif abs(x) > SKIP_ABS:
                 last_big[c, i] = step
+            if i < track_lo or i >= track_hi:
+                continue
+            tanh_buf[c, i] = 0.0
             live = last_big[c, i] >= window_start and last_nan[c, i] < window_start
             if not live:
                 sorted_valid[c, i] = False
@@ -343,12 +355,12 @@ def robust_z_scaled(
             a = sorted_win[c, i]
             if sorted_valid[c, i]:
                 if full:
-                    start = replace_sorted(a, sorted_start[c, i], cap, cap, old, x)
+                    start = replace_sorted(a, sorted_start[c, i], cap, cap, leave[i], x)
                 else:
                     start = insert_sorted(a, sorted_start[c, i], cap, n_valid - 1, x)
             else:
                 for k in range(n_valid):
-                    a[k] = ring[c, (write_idx - k) % cap, i]
+                    a[k] = ring[c, (step - k) % n_rows, i]
                 a[:n_valid].sort()
                 start = 0
                 sorted_valid[c, i] = True
@@ -357,15 +369,107 @@ def robust_z_scaled(
                 continue
             evaluated += 1
             med, mad = median_mad_sorted(a, start, cap, n_valid)
-            scale = MAD_TO_SIGMA * mad
-            if scale > SCALE_EPS:
-                zs = ((x - med) / scale) * inv_tanh_scale
-                # -0.0 is listed too so that tanh keeps its sign, as in the reference.
+            zs = _scaled_z(x, med, mad, inv_tanh_scale)
+            # -0.0 is listed too so that tanh keeps its sign, as in the reference.
+            if zs != 0.0 or math.copysign(1.0, zs) < 0.0:
+                nz_index[n_nz] = c * n + i
+                nz_value[n_nz] = zs
+                n_nz += 1
+    return n_nz, evaluated
+
+
+@numba.njit(cache=True, inline="always")
+def _scaled_z(x: float, med: float, mad: float, inv_tanh_scale: float) -> float:
+    """``z * inv_tanh_scale`` with the reference's scale cut-off (0.0 when not scaled)."""
+    scale = MAD_TO_SIGMA * mad
+    if scale > SCALE_EPS:
+        return ((x - med) / scale) * inv_tanh_scale
+    return 0.0
+
+
+@numba.njit(cache=True)
+def past_scaled_z(
+    cells: np.ndarray,
+    ring: np.ndarray,
+    sorted_win: np.ndarray,
+    sorted_start: np.ndarray,
+    sorted_valid: np.ndarray,
+    frozen: np.ndarray,
+    step: int,
+    min_periods: int,
+    inv_tanh_scale: float,
+    gathered: np.ndarray,
+    nz_index: np.ndarray,
+    nz_value: np.ndarray,
+) -> int:
+    """Scaled z of newly tracked cells at the last ``PAST_STEPS`` steps, from their rings.
+
+    Called before the update of ``step`` (the ring holds the samples of steps < ``step``). For
+    cell ``cells[e]``, channel c and past step ``k = step - PAST_STEPS + j`` (k >= 0) the value is
+    exactly what ``robust_z_scaled`` computed at step k: the same window (the last
+    ``min(k + 1, W)`` samples), the same live test, the same sorted-window median and MAD. The
+    non-zero ones are listed as flat index ``(e * PAST_STEPS + j) * 3 + c`` into a
+    (n_cells_listed, PAST_STEPS, 3) array. The sorted window of step ``step - 1`` is left in
+    ``sorted_win`` (``sorted_valid`` says whether it is live), so the update of ``step`` goes on
+    incrementally. ``frozen[e]`` cells have an all-zero ring: z is 0 throughout, nothing is read.
+    ``gathered`` is scratch of at least R values. Returns the number listed.
+    """
+    n_ch = ring.shape[0]
+    n_rows = ring.shape[1]
+    cap = sorted_win.shape[2]
+    n_hist = step if step < n_rows else n_rows
+    base = step - n_hist  # step of gathered[0]
+    k0 = step - PAST_STEPS if step > PAST_STEPS else 0
+    n_nz = 0
+    for e in range(cells.shape[0]):
+        i = cells[e]
+        for c in range(n_ch):
+            sorted_valid[c, i] = False
+            if frozen[e]:
+                continue
+            # One pass of strided reads (the ring is slot-major); then everything is in cache.
+            for j in range(n_hist):
+                gathered[j] = ring[c, (base + j) % n_rows, i]
+            a = sorted_win[c, i]
+            valid = False
+            start = 0
+            for k in range(k0, step):
+                n_valid = k + 1 if k < cap else cap
+                ws = k - n_valid + 1
+                has_big = False
+                has_nan = False
+                for j in range(ws - base, k - base + 1):
+                    v = gathered[j]
+                    if v != v:
+                        has_nan = True
+                    elif abs(v) > SKIP_ABS:
+                        has_big = True
+                if has_nan or not has_big:
+                    valid = False
+                    continue
+                x = gathered[k - base]
+                if valid:
+                    if k >= cap:
+                        start = replace_sorted(a, start, cap, cap, gathered[k - cap - base], x)
+                    else:
+                        start = insert_sorted(a, start, cap, n_valid - 1, x)
+                else:
+                    for j in range(n_valid):
+                        a[j] = gathered[ws - base + j]
+                    a[:n_valid].sort()
+                    start = 0
+                    valid = True
+                if n_valid < min_periods:
+                    continue
+                med, mad = median_mad_sorted(a, start, cap, n_valid)
+                zs = _scaled_z(x, med, mad, inv_tanh_scale)
                 if zs != 0.0 or math.copysign(1.0, zs) < 0.0:
-                    nz_index[n_nz] = c * n + i
+                    nz_index[n_nz] = (e * PAST_STEPS + (k - (step - PAST_STEPS))) * n_ch + c
                     nz_value[n_nz] = zs
                     n_nz += 1
-    return n_nz, evaluated
+            sorted_valid[c, i] = valid
+            sorted_start[c, i] = start
+    return n_nz
 
 
 @numba.njit(cache=True)
@@ -380,6 +484,59 @@ def _unit(x: float) -> float:
     return x
 
 
+@numba.njit(cache=True, inline="always")
+def _blend(t0: float, t1: float, t2: float, w0: float, w1: float, w2: float, norm: float) -> float:
+    """Score from the three tanh values: weighted sum, normalised, sanitised (SPEC 6 step 6)."""
+    s = w0 * t0 + w1 * t1 + w2 * t2
+    if norm > 0.0:
+        s = s / norm
+    return _unit(s)
+
+
+@numba.njit(cache=True)
+def past_score_chain(
+    cells: np.ndarray,
+    past_tanh: np.ndarray,
+    step: int,
+    dt_hist: np.ndarray,
+    w0: float,
+    w1: float,
+    w2: float,
+    norm: float,
+    prev_score: np.ndarray,
+    prev_s1: np.ndarray,
+    prev_s2: np.ndarray,
+) -> None:
+    """Score chain of newly tracked cells as ``score_project`` left it after step ``step - 1``.
+
+    ``past_tanh[e, j, c]`` is NumPy's tanh of channel c's scaled z at step
+    ``step - PAST_STEPS + j`` (0 where z was 0); ``dt_hist[j]`` is the dt (s) of step
+    ``step - 1 - j``. Rebuilds the scores of the last three steps and from them prev_score,
+    prev_s1 and prev_s2 with the reference's recurrences (s1 = s2 = 0 on the first step).
+    """
+    for e in range(cells.shape[0]):
+        i = cells[e]
+        if step == 0:
+            prev_score[i] = 0.0
+            prev_s1[i] = 0.0
+            prev_s2[i] = 0.0
+            continue
+        t = past_tanh[e]
+        sc3 = _blend(t[0, 0], t[0, 1], t[0, 2], w0, w1, w2, norm)  # step - 3
+        sc2 = _blend(t[1, 0], t[1, 1], t[1, 2], w0, w1, w2, norm)  # step - 2
+        sc1 = _blend(t[2, 0], t[2, 1], t[2, 2], w0, w1, w2, norm)  # step - 1
+        if step == 1:  # step - 1 was the first update
+            s1 = 0.0
+            s2 = 0.0
+        else:
+            s1 = (sc1 - sc2) / dt_hist[0]
+            s1_before = 0.0 if step == 2 else (sc2 - sc3) / dt_hist[1]
+            s2 = (s1 - s1_before) / dt_hist[0]
+        prev_score[i] = sc1
+        prev_s1[i] = s1
+        prev_s2[i] = s2
+
+
 @numba.njit(cache=True)
 def score_project(
     tanh_buf: np.ndarray,
@@ -388,6 +545,8 @@ def score_project(
     n_nz: int,
     active: np.ndarray,
     n_active: int,
+    track_lo: int,
+    track_hi: int,
     w0: float,
     w1: float,
     w2: float,
@@ -407,7 +566,9 @@ def score_project(
     state_out: np.ndarray,
     proj_out: np.ndarray,
 ) -> None:
-    """Blend, sanitise, discretise and project the active cells (SPEC 6 steps 6-8).
+    """Blend, sanitise, discretise and project the active tracked cells (SPEC 6 steps 6-8).
+
+    Only cells ``track_lo <= i < track_hi`` are written (the others' score chain is not kept).
 
     ``nz_tanh[k]`` is NumPy's tanh of the k-th listed scaled z, scattered into ``tanh_buf``
     (3, n) first. ``horizons_s`` are the horizons in seconds and ``damping[h]`` the precomputed
@@ -419,10 +580,9 @@ def score_project(
     n_h = horizons_s.shape[0]
     for idx in range(n_active):
         i = active[idx]
-        s = w0 * tanh_buf[0, i] + w1 * tanh_buf[1, i] + w2 * tanh_buf[2, i]
-        if norm > 0.0:
-            s = s / norm
-        s = _unit(s)
+        if i < track_lo or i >= track_hi:
+            continue
+        s = _blend(tanh_buf[0, i], tanh_buf[1, i], tanh_buf[2, i], w0, w1, w2, norm)
         score_out[i] = s
         if s >= threshold:
             state_out[i] = 1

@@ -270,7 +270,7 @@ def test_import_rejects_foreign_states() -> None:
     state = SpectrumKernel(5, config).export_state()
     with pytest.raises(SpectrumError, match="5 cells"):
         SpectrumKernel(6, config).import_state(state)
-    with pytest.raises(SpectrumError, match="z_ring"):
+    with pytest.raises(SpectrumError, match="d_ring"):
         SpectrumKernel(5, small_config(zscore_window_bins=13)).import_state(state)
     broken = dict(state)
     del broken["sums"]
@@ -465,3 +465,183 @@ def test_golden_capture_cells_always_in_window() -> None:
     for b in range(n_bins):
         frame = kernel.update(int(ts[b]), pressure[b], vacuum[b])
         assert_same(frame, (score[b], state[b], proj[b]), f"golden bin {b}")
+
+
+# -- window mode: exact on the window's cells ----------------------------------------------------
+def random_windows(
+    rng: np.random.Generator, n_steps: int, n: int, radius: int, margin: int
+) -> list[tuple[int, int] | None]:
+    """A spot-like random walk of the window centre: mostly still or +-1, sometimes jumps larger
+    than the margin, past the grid edges (clipped windows), no spot (empty) or full mode."""
+    centre = n // 2
+    out: list[tuple[int, int] | None] = []
+    for _ in range(n_steps):
+        r = rng.random()
+        if r < 0.04:
+            centre = int(rng.integers(-radius, n + radius))
+        elif r < 0.10:
+            centre += int(rng.choice([-1, 1])) * int(rng.integers(margin + 1, 3 * margin + 8))
+        elif r < 0.50:
+            centre += int(rng.choice([-1, 1]))
+        centre = min(max(centre, -radius), n - 1 + radius)
+        r = rng.random()
+        if r < 0.03:
+            out.append((0, 0))
+        elif r < 0.05:
+            out.append(None)
+        else:
+            out.append((max(0, centre - radius), min(n, centre + radius + 1)))
+    return out
+
+
+def check_window_against_full(
+    n: int,
+    config: InstrumentConfig,
+    projection: ProjectionModel,
+    p: np.ndarray,
+    v: np.ndarray,
+    ts: np.ndarray,
+    windows: list[tuple[int, int] | None],
+    margin: int,
+) -> SpectrumKernel:
+    full = SpectrumKernel(n, config, projection)
+    win = SpectrumKernel(n, config, projection, track_margin=margin)
+    for t, window in enumerate(windows):
+        a = full.update(int(ts[t]), p[t], v[t])
+        b = win.update(int(ts[t]), p[t], v[t], window=window)
+        lo, hi = (0, n) if window is None else window
+        where = f"step {t} window {window}"
+        assert np.array_equal(b.score[lo:hi], a.score[lo:hi]), f"score differs at {where}"
+        assert np.array_equal(b.state_code[lo:hi], a.state_code[lo:hi]), f"state at {where}"
+        assert np.array_equal(b.projections[:, lo:hi], a.projections[:, lo:hi]), where
+        if window is not None and lo < hi:
+            outside = np.ones(n, dtype=bool)
+            outside[max(0, lo - margin) : hi + margin] = False
+            assert not b.score[outside].any() and not b.projections[:, outside].any(), where
+    return win
+
+
+@pytest.mark.parametrize(
+    "projection",
+    [
+        ProjectionModel(),
+        ProjectionModel(use_cubic=True),
+        ProjectionModel(use_cubic=True, cubic_scale=0.25, damping_lambda=0.7),
+    ],
+)
+@pytest.mark.parametrize("margin", [0, 3])
+def test_window_mode_equals_full_mode_on_window_cells(
+    projection: ProjectionModel, margin: int
+) -> None:
+    rng = np.random.default_rng(41 + margin)
+    n, n_steps = 60, 300
+    config = small_config()
+    p, v, ts = nasty_inputs(rng, n_steps, n)
+    windows = random_windows(rng, n_steps, n, radius=4, margin=margin)
+    win = check_window_against_full(n, config, projection, p, v, ts, windows, margin)
+    assert win.last_active > 0
+
+
+@pytest.mark.parametrize("z_window,min_periods", [(2, 2), (7, 7), (16, 4)])
+def test_window_mode_across_window_shapes(z_window: int, min_periods: int) -> None:
+    rng = np.random.default_rng(z_window * 7 + min_periods)
+    n, n_steps = 40, 4 * z_window + 60
+    config = small_config(zscore_window_bins=z_window, zscore_min_periods=min_periods)
+    p, v, ts = nasty_inputs(rng, n_steps, n)
+    windows = random_windows(rng, n_steps, n, radius=3, margin=2)
+    check_window_against_full(n, config, ProjectionModel(use_cubic=True), p, v, ts, windows, 2)
+
+
+@pytest.mark.parametrize("use_cubic", [False, True])
+@pytest.mark.parametrize("enter_at", [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 40])
+def test_cells_entering_during_and_right_after_warmup(use_cubic: bool, enter_at: int) -> None:
+    # min periods 5, W = 12: a window asked for from step enter_at onwards (nothing before), so
+    # its cells' last three scores straddle the first update, the min-periods boundary and the
+    # first full window.
+    rng = np.random.default_rng(enter_at)
+    n, n_steps = 24, enter_at + 20
+    config = small_config()
+    p, v, ts = nasty_inputs(rng, n_steps, n)
+    windows: list[tuple[int, int] | None] = [(0, 0)] * enter_at + [(6, 18)] * (n_steps - enter_at)
+    check_window_against_full(n, config, ProjectionModel(use_cubic=use_cubic), p, v, ts, windows, 1)
+
+
+def test_window_mode_on_the_default_grid() -> None:
+    # 8192 cells, W = 300, min periods 75: a decaying market around a walking spot; the window
+    # (radius 50) jumps now and then, so cells with several hundred bins of history enter.
+    config = load_config()
+    n = config.n_absolute_ticks
+    n_steps = 420
+    rng = np.random.default_rng(23)
+    full = SpectrumKernel(n, config)
+    win = SpectrumKernel(n, config)
+    p = np.zeros(n)
+    v = np.zeros(n)
+    keep = np.exp(-0.1 / 2.0)
+    spot = n // 2
+    centre = spot
+    entered = 0
+    for t in range(n_steps):
+        p *= keep
+        v *= keep
+        spot += int(rng.choice([-1, 0, 1], p=[0.2, 0.6, 0.2]))
+        ticks = spot + rng.integers(-60, 61, 12)
+        p[ticks[:6]] += rng.integers(1, 9, 6)
+        v[ticks[6:]] += rng.integers(1, 9, 6)
+        centre = spot + (int(rng.integers(-40, 41)) if t % 50 == 49 else 0)
+        ts = T0 + (t + 1) * BIN_NS
+        a = full.update(ts, p, v)
+        b = win.update(ts, p, v, window=(centre - 50, centre + 51))
+        entered += win.last_entered
+        sl = slice(centre - 50, centre + 51)
+        assert np.array_equal(b.score[sl], a.score[sl]), f"step {t}"
+        assert np.array_equal(b.state_code[sl], a.state_code[sl]), f"step {t}"
+        assert np.array_equal(b.projections[:, sl], a.projections[:, sl]), f"step {t}"
+    assert win.last_evaluated < full.last_evaluated
+    assert entered > 101
+
+
+def test_window_mode_export_import_resumes_identically() -> None:
+    rng = np.random.default_rng(77)
+    n, n_steps, cut = 50, 200, 90
+    config = small_config()
+    projection = ProjectionModel(use_cubic=True, damping_lambda=0.3)
+    p, v, ts = nasty_inputs(rng, n_steps, n)
+    windows = random_windows(rng, n_steps, n, radius=4, margin=2)
+    windows[cut] = (20, 29)  # tracked at the cut: their chains travel in the state
+    full = SpectrumKernel(n, config, projection)
+    straight = SpectrumKernel(n, config, projection, track_margin=2)
+    for t in range(cut + 1):
+        full.update(int(ts[t]), p[t], v[t])
+        straight.update(int(ts[t]), p[t], v[t], window=windows[t])
+    state = straight.export_state()
+    assert (state["track_lo"], state["track_hi"]) == (20, 29)
+    untracked = np.ones(n, dtype=bool)
+    untracked[20:29] = False
+    assert not np.asarray(state["prev_score"])[untracked].any()  # compact: no stale chains
+    resumed = SpectrumKernel(n, config, projection, track_margin=2)
+    resumed.import_state(state)
+    as_full = SpectrumKernel(n, config, projection)
+    as_full.import_state(state)
+    for t in range(cut + 1, n_steps):
+        a = full.update(int(ts[t]), p[t], v[t])
+        b = straight.update(int(ts[t]), p[t], v[t], window=windows[t])
+        c = resumed.update(int(ts[t]), p[t], v[t], window=windows[t])
+        d = as_full.update(int(ts[t]), p[t], v[t])  # a window-mode state resumed in full mode
+        assert_same(d, (a.score, a.state_code, a.projections), f"full after import, step {t}")
+        lo, hi = (0, n) if windows[t] is None else windows[t]
+        for frame in (b, c):
+            assert np.array_equal(frame.score[lo:hi], a.score[lo:hi]), f"step {t}"
+            assert np.array_equal(frame.projections[:, lo:hi], a.projections[:, lo:hi])
+        assert np.array_equal(c.score, b.score), f"resumed differs at step {t}"
+        assert np.array_equal(c.projections, b.projections), f"resumed differs at step {t}"
+
+
+def test_rejects_bad_windows() -> None:
+    kernel = SpectrumKernel(8, small_config())
+    with pytest.raises(SpectrumError, match=r"window \(3, 9\) is invalid"):
+        kernel.update(T0, np.zeros(8), np.zeros(8), window=(3, 9))
+    with pytest.raises(SpectrumError, match=r"window \(5, 4\) is invalid"):
+        kernel.update(T0, np.zeros(8), np.zeros(8), window=(5, 4))
+    with pytest.raises(SpectrumError, match="track_margin"):
+        SpectrumKernel(8, small_config(), track_margin=-1)

@@ -1,4 +1,4 @@
-"""Serve path (SPEC 7, 11): fixed-width bins, full-grid spectrum, spot-centred window.
+"""Serve path (SPEC 7, 11): fixed-width bins, spectrum, spot-centred window.
 
 Phases, driven by record time ``ts`` (ns):
 
@@ -8,8 +8,9 @@ Phases, driven by record time ``ts`` (ns):
    stores; ``restore_book`` starts here instead).
 2. warmup (``warmup_start <= ts < emit_after``): full mechanics, no bins, no passive advance.
 3. bins from ``emit_after``: when a record at or past ``bin_end`` arrives, every finished bin
-   is emitted in order (empty ones too): passive advance to bin_end, spectrum update over the
-   full grid, read BBO/spot, cut the window. The final partial bin is emitted only if it holds
+   is emitted in order (empty ones too): passive advance to bin_end, read BBO/spot, spectrum
+   update (rollup and derivatives over the full grid, scores for the served window's cells; no
+   cell when there is no spot), cut the window. The final partial bin is emitted only if it holds
    records. Records before the warmup start met after the book phase are dropped.
 """
 
@@ -131,9 +132,15 @@ class ServePipeline:
         engine = self.engine
         bin_end = self.bin_end_ns
         engine.advance_time(bin_end)
-        spec = self.spectrum.update(bin_end, engine.F[PRESSURE], engine.F[VACUUM])
+        # The spot is read before the spectrum update (neither reads the other's state) so that
+        # the spectrum computes only the served window's cells.
         top = engine.top()
         radius = self.radius
+        center = engine.price_to_idx(top.spot_ref_price_int) if top.spot_ref_price_int > 0 else -1
+        lo = max(0, center - radius)
+        hi = min(engine.n_ticks, center + radius + 1)
+        window = (lo, hi) if center >= 0 else (0, 0)
+        spec = self.spectrum.update(bin_end, engine.F[PRESSURE], engine.F[VACUUM], window=window)
         rows = 2 * radius + 1
         k = np.arange(-radius, radius + 1, dtype=np.int32)
         fields = np.zeros((len(WIRE_FIELD_ROWS), rows), dtype=np.float64)
@@ -141,13 +148,10 @@ class ServePipeline:
         state = np.zeros(rows, dtype=np.int8)
         last_event_id = np.zeros(rows, dtype=np.int64)
         projections = np.zeros((len(self.horizons_ms), rows), dtype=np.float64)
-        center = engine.price_to_idx(top.spot_ref_price_int) if top.spot_ref_price_int > 0 else -1
         spot, mid = top.spot_ref_price_int, top.mid_price
         if center < 0:
             spot, mid = 0, 0.0
         else:
-            lo = max(0, center - radius)
-            hi = min(engine.n_ticks, center + radius + 1)
             a, b = lo - (center - radius), hi - (center - radius)
             fields[:, a:b] = engine.F[WIRE_FIELD_ROWS, lo:hi]
             score[a:b] = spec.score[lo:hi]
