@@ -3,7 +3,9 @@
 Prints milliseconds per update (bin) for ``SpectrumKernel`` and for the test oracle
 (``tests/spectrum/spectrum_oracle.py``, full ``np.median`` like the reference) in the same run,
 checks that both agree bit for bit on the bins the oracle ran, and reports how many cells were
-live (needed a median) per update.
+live (needed a median) per update. With ``--window-radius R`` the kernel runs in window mode
+(``update(..., window=(spot - R, spot + R + 1))``, as the serve path does) and is compared with a
+full-mode kernel on the window's cells instead of the oracle.
 
 The synthetic market: a random-walk spot on the 8192-tick grid; every bin a Poisson number of
 order events lands around the spot (Laplace-distributed distance) and adds pressure or vacuum
@@ -11,6 +13,8 @@ mass to that tick; every tick's pressure and vacuum decay with different time co
 composite of a once-touched tick keeps drifting for a while and never returns to exactly 0.
 
     uv run scripts/benchmark_spectrum.py --bins 1500 --oracle-bins 330
+    uv run scripts/benchmark_spectrum.py --bins 3000 --events-per-bin 20 --spread-ticks 200 \
+        --window-radius 50
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ def synthetic_market(
     spread_ticks: float,
     seed: int,
     mixed_decay: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pressure and vacuum arrays (n_bins, n_cells) of a synthetic market, 100 ms bins.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pressure and vacuum arrays (n_bins, n_cells) and the spot tick per bin of a synthetic
+    market, 100 ms bins.
 
     By default pressure and vacuum decay with the engine's velocity time constant (2 s), so a
     tick's composite settles once it is left alone, as in the engine. ``mixed_decay`` gives every
@@ -64,8 +69,10 @@ def synthetic_market(
     spot = float(n_cells // 2)
     pressure = np.empty((n_bins, n_cells))
     vacuum = np.empty((n_bins, n_cells))
+    spots = np.empty(n_bins, dtype=np.int64)
     for b in range(n_bins):
         spot += rng.choice([-1.0, 0.0, 1.0], p=[0.1, 0.8, 0.1])
+        spots[b] = int(spot)
         p *= keep_p
         v *= keep_v
         n_events = rng.poisson(events_per_bin)
@@ -78,7 +85,60 @@ def synthetic_market(
         np.add.at(v, ticks[~to_pressure], sizes[~to_pressure])
         pressure[b] = p
         vacuum[b] = v
-    return pressure, vacuum
+    return pressure, vacuum, spots
+
+
+def run_window_mode(
+    pressure: np.ndarray, vacuum: np.ndarray, spots: np.ndarray, radius: int, ts0: int, step: int
+) -> None:
+    """Window mode around the spot, timed, and checked against a full-mode kernel."""
+    config = load_config()
+    n_bins, n = pressure.shape
+    windows = [(max(0, int(s) - radius), min(n, int(s) + radius + 1)) for s in spots]
+    warm = SpectrumKernel(n, config)
+    warm.update(ts0, pressure[0], vacuum[0], window=windows[0])  # compile outside the timing
+    kernel = SpectrumKernel(n, config)
+    times = np.empty(n_bins)
+    evaluated = np.empty(n_bins, dtype=np.int64)
+    entered = 0
+    kept = []
+    for b in range(n_bins):
+        t0 = time.perf_counter()
+        frame = kernel.update(ts0 + (b + 1) * step, pressure[b], vacuum[b], window=windows[b])
+        times[b] = time.perf_counter() - t0
+        evaluated[b] = kernel.last_evaluated
+        entered += kernel.last_entered
+        lo, hi = windows[b]
+        kept.append((frame.score[lo:hi].copy(), frame.projections[:, lo:hi].copy()))
+    w = config.zscore_window_bins
+    steady = slice(w, n_bins) if n_bins > w else slice(0, n_bins)
+    print(f"grid {n} cells, z window {w}, {n_bins} bins, window radius {radius}")
+    print(
+        f"window mode: {1e3 * np.mean(times[steady]):.3f} ms/bin mean, "
+        f"p50 {1e3 * np.median(times[steady]):.3f}, "
+        f"p99 {1e3 * np.percentile(times[steady], 99):.3f}, "
+        f"max {1e3 * np.max(times[steady]):.3f} (bins >= {steady.start})"
+    )
+    print(
+        f"  medians per bin: mean {evaluated[steady].mean():.0f}; cells entering the tracked "
+        f"range: {entered} ({entered / n_bins:.2f} per bin)"
+    )
+    full = SpectrumKernel(n, config)
+    ftimes = np.empty(n_bins)
+    mismatches = 0
+    for b in range(n_bins):
+        t0 = time.perf_counter()
+        frame = full.update(ts0 + (b + 1) * step, pressure[b], vacuum[b])
+        ftimes[b] = time.perf_counter() - t0
+        lo, hi = windows[b]
+        score, proj = kept[b]
+        if not (
+            np.array_equal(frame.score[lo:hi], score)
+            and np.array_equal(frame.projections[:, lo:hi], proj)
+        ):
+            mismatches += 1
+    print(f"full mode: {1e3 * np.mean(ftimes[steady]):.3f} ms/bin mean")
+    print(f"window cells bit-identical to full mode: {n_bins - mismatches}/{n_bins} bins")
 
 
 def main() -> None:
@@ -93,16 +153,25 @@ def main() -> None:
     parser.add_argument(
         "--mixed-decay", action="store_true", help="stress case: per-tick random decay constants"
     )
+    parser.add_argument(
+        "--window-radius",
+        type=int,
+        default=-1,
+        help="window mode around the spot with this radius (ticks); compared with full mode",
+    )
     args = parser.parse_args()
 
     config = load_config()
     n = config.n_absolute_ticks
     w = config.zscore_window_bins
-    pressure, vacuum = synthetic_market(
+    pressure, vacuum, spots = synthetic_market(
         args.bins, n, args.events_per_bin, args.spread_ticks, args.seed, args.mixed_decay
     )
     ts0 = 1_700_000_000_000_000_000
     step_ns = config.cell_width_ns
+    if args.window_radius >= 0:
+        run_window_mode(pressure, vacuum, spots, args.window_radius, ts0, step_ns)
+        return
 
     kernel = SpectrumKernel(n, config)
     kernel.update(ts0, pressure[0], vacuum[0])  # compile outside the timing
