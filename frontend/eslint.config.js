@@ -17,6 +17,18 @@ export default tseslint.config(
   },
   {
     files: ["scripts/**/*.mjs", "test/**/*.mjs"],
-    languageOptions: { globals: { console: "readonly", process: "readonly" } },
+    languageOptions: {
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        fetch: "readonly",
+        URLSearchParams: "readonly",
+        performance: "readonly",
+        window: "readonly",
+        requestAnimationFrame: "readonly",
+      },
+    },
   },
 );
