@@ -758,6 +758,19 @@ def _advance_tick(F, i, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j)
     F[ADD_MASS, i] *= rest_decay
     F[PULL_MASS, i] *= rest_decay
     F[FILL_MASS, i] *= rest_decay
+    # A tick idle for ~25 min has every v/a/j exactly 0 (its masses decay for hours). For a zero
+    # chain the full step below gives, bit for bit: v' = keep_v*v (same signed zero), a' = +0.0
+    # and j' = +0.0 (x - x = +0, then +0 + (+/-0) = +0). Write that directly.
+    settled = True
+    for row in range(V_ADD, J_REST + 1):
+        if F[row, i] != 0.0:
+            settled = False
+            break
+    if settled:
+        for row in range(A_ADD, J_REST + 1):
+            F[row, i] = 0.0
+        recompute_forces(F, i)
+        return
     for row in range(V_ADD, V_REST + 1):
         v0 = F[row, i]
         a0 = F[row + 4, i]
