@@ -185,9 +185,12 @@ def test_statistics_in_realistic_ranges() -> None:
     assert 0.07 <= share["F"] <= 0.15
     assert 0.03 <= share["T"] <= 0.08
     fills_per_trade = share["F"] / share["T"]
-    assert 1.5 <= fills_per_trade <= 3.0  # real: 2.14
+    # Real: 2.14; MNQ touch queues here are thinner (about 9 contracts), which caps more market
+    # orders at the touch.
+    assert 1.3 <= fills_per_trade <= 3.0
     adds = live[live["action"] == A]["size"]
-    assert 0.65 <= float(np.mean(adds == 1)) <= 0.85  # real: 0.75
+    # Real: 0.75; the planted stacking before a jump adds orders 5x the usual size.
+    assert 0.60 <= float(np.mean(adds == 1)) <= 0.85
     rate = len(live) / 180.0
     assert 100 <= rate <= 600  # records/s before the open
 
@@ -203,55 +206,58 @@ def test_open_is_much_busier() -> None:
     assert n_after / 120.0 > 700
 
 
-def _approached_cancels(result: synth.SynthResult) -> tuple[float, float, float]:
-    """(precursor rate, earlier baseline rate, share of moves running 8 ticks before 4 back).
+def _precursor_flows(result: synth.SynthResult) -> tuple[float, float, float, float]:
+    """Per move: (approached-side cancels/s and trailing-side added contracts/s in the precursor,
+    the same in the 8 s before it, share of jumps whose mid moves >= 8 ticks within 100 ms).
 
-    Counts plain cancels (not the C that follows a fill) within 4 ticks of the mid at the move
-    start on the side the move goes to, in the 2 s before it and in the 10 s before that.
+    Cancels are plain cancels (not the C after a fill) within 12 ticks of the jump's start mid
+    on the side the jump sweeps; adds are on the other side within 12 ticks.
     """
     rec = result.records
     live = rec[(rec["flags"] & sk.FLAG_SNAPSHOT) == 0]
     fill_seq = set((live["sequence"][live["action"] == F] + 1).tolist())
     is_cancel = (live["action"] == C) & ~np.isin(live["sequence"], list(fill_seq))
-    c = live[is_cancel]
-    ts = c["ts_event"].astype(np.int64) - result.start_ns
-    pre = base = 0
+    ts = live["ts_event"].astype(np.int64) - result.start_ns
+    px = live["price"].astype(np.int64)
+    pre_c = base_c = pre_a = base_a = 0.0
     for mv in result.moves:
-        t1, direction, mid2 = int(mv[sk.MV_T1]), int(mv[sk.MV_DIR]), int(mv[sk.MV_MID0])
+        t0, t1 = int(mv[sk.MV_T0]), int(mv[sk.MV_T1])
+        direction, mid2 = int(mv[sk.MV_DIR]), int(mv[sk.MV_MID0])
         mid_price = 21_500 * 10**9 + mid2 * TICK // 2
-        side = ord("A") if direction > 0 else ord("B")
-        dist = np.abs(c["price"].astype(np.int64) - mid_price) / TICK
-        near = (c["side"] == side) & (dist <= 4.5)
-        lo, mid, hi = np.searchsorted(ts, [t1 - 12 * 10**9, t1 - 2 * 10**9, t1])
-        pre += int(near[mid:hi].sum())
-        base += int(near[lo:mid].sum())
+        lo, a, b = np.searchsorted(ts, [t0 - 8 * 10**9, t0, t1])
+        near = np.abs(px - mid_price) <= 12 * TICK
+        swept = ord("A") if direction > 0 else ord("B")
+        cancels = is_cancel & near & (live["side"] == swept)
+        adds = np.where((live["action"] == A) & near & (live["side"] != swept), live["size"], 0)
+        span = (t1 - t0) / 1e9
+        pre_c += cancels[a:b].sum() / span
+        base_c += cancels[lo:a].sum() / 8.0
+        pre_a += adds[a:b].sum() / span
+        base_a += adds[lo:a].sum() / 8.0
     n = max(len(result.moves), 1)
-    # Outcome: from the move start, does the trade price run 8 ticks before 4 back?
-    trades = live[live["action"] == T]
-    tts = trades["ts_event"].astype(np.int64) - result.start_ns
-    wins = 0
+    # The jump: the mid 100 ms after the jump start, from the book the records build.
+    jumped = 0
     for mv in result.moves:
         t1, direction, mid2 = int(mv[sk.MV_T1]), int(mv[sk.MV_DIR]), int(mv[sk.MV_MID0])
-        i = np.searchsorted(tts, t1)
-        path = (trades["price"][i : i + 5000].astype(np.int64) - 21_500 * 10**9) / TICK
-        excursion = (path - mid2 / 2.0) * direction
-        up = np.flatnonzero(excursion >= 8)
-        down = np.flatnonzero(excursion <= -4)
-        if len(up) and (not len(down) or up[0] < down[0]):
-            wins += 1
-    return pre / 2.0 / n, base / 10.0 / n, wins / n
+        i = np.searchsorted(ts, t1 + 100_000_000)
+        trades = live[:i][live["action"][:i] == T]
+        last = (int(trades["price"][-1]) - 21_500 * 10**9) / TICK if len(trades) else 0.0
+        if (last - mid2 / 2.0) * direction >= 7.5:
+            jumped += 1
+    return pre_c / n, base_c / n, pre_a / n, jumped / n
 
 
 def test_planted_precursor_and_null_control() -> None:
     planted = _sim("09:30", "09:40", seed=7, planted=True)
     null = _sim("09:30", "09:40", seed=7, planted=False)
     assert len(planted.moves) >= 10 and len(null.moves) >= 10
-    pre, base, win = _approached_cancels(planted)
-    assert pre > 2.5 * base
-    assert win >= 0.6
-    pre0, base0, win0 = _approached_cancels(null)
-    assert pre0 < 1.5 * base0
-    assert win0 >= 0.6  # the same kind of moves happen without the precursor
+    pre_c, base_c, pre_a, jumped = _precursor_flows(planted)
+    assert pre_c > 1.4 * base_c  # liquidity withdrawn ahead of the jump
+    assert jumped >= 0.9  # the last trade of the sweep is 8+ ticks away within 100 ms
+    pre_c0, base_c0, pre_a0, jumped0 = _precursor_flows(null)
+    assert pre_c0 < 1.2 * base_c0
+    assert pre_a > 3.0 * pre_a0  # stacking behind the jump only with the planted effect
+    assert jumped0 >= 0.9  # the same jumps happen without the precursor
 
 
 def test_ensure_synthetic_day_writes_once(lake: Path) -> None:

@@ -5,9 +5,11 @@ intensity of limit adds falls with the queue size, cancels and modifies are per 
 market orders hit the touch; deeper levels are refreshed by a slow background add/cancel process
 that keeps hundreds of levels populated. Market orders self-excite (an exponential Hawkes kernel
 per side, Bacry, Mastromatteo & Muzy 2015), and a global multiplier carries the regime
-(quiet/trending/fast) and the decaying 09:30 ET open burst. A latent directional signal schedules
-price moves; with the planted effect on, liquidity is withdrawn on the side about to be approached
-and stacked on the other side during a precursor window before each move.
+(quiet/normal/fast) and the decaying 09:30 ET open burst. Price moves are jumps: at Poisson times
+one burst sweeps (and partly pulls) the levels of one side and re-quotes the other side behind the
+new price within a few milliseconds, in a random direction, so nothing public predicts a jump's
+direction. With the planted effect on, a precursor window before each jump withdraws liquidity
+near the touch on the side about to be swept and stacks adds on the other side.
 
 Everything here is one Gillespie loop over typed arrays; the orchestration (parameters, encoding,
 files) lives in ``synthetic.py``. The kernel writes raw DBN MBO fields into preallocated columns
@@ -20,8 +22,13 @@ and returns how many records it wrote, or -1 when the columns were too short.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+
+IntLike = int | np.integer[Any]
+"""Integer arguments of the helper kernels (Python ints or NumPy scalars from the arrays)."""
 
 N_SLOTS = 16384
 """Absolute tick slots simulated around the start price (orders beyond them are never simulated)."""
@@ -68,46 +75,48 @@ P_OPEN_REL_S = 18  # 09:30 ET open, seconds after the start (may be negative)
 P_OPEN_AMP = 19  # extra activity multiplier at the open
 P_OPEN_TAU = 20  # decay time of the open burst (s)
 P_DURATION_S = 21
-P_PRECURSOR_S = 22  # precursor window before each move (s)
+P_PRECURSOR_S = 22  # precursor window before each jump (s)
 P_PLANTED = 23  # 1.0: precursors on; 0.0: null control
 P_VAC_CANCEL_MULT = 24  # cancel multiplier on the approached side near the touch
 P_VAC_ADD_MULT = 25  # add multiplier on the approached side near the touch
-P_PRESS_ADD_MULT = 26  # add multiplier on the trailing side near the touch
-P_PLANT_LEVELS = 27  # levels from the touch that the planted effect acts on
-P_MOVE_MKT_MULT = 28  # market intensity multiplier on the approached side during a move
-P_MOVE_MIN = 29  # move target, ticks: MIN + geometric(mean MOVE_EXTRA)
+P_STACK_RATE = 26  # planted stacking adds per second and level on the trailing side
+P_PLANT_LEVELS = 27  # levels 1..PLANT_LEVELS behind the touch that the planted vacuum empties
+P_JUMP_PULL = 28  # share of the swept orders that are cancelled instead of filled
+P_MOVE_MIN = 29  # jump size, ticks: MIN + exponential(mean MOVE_EXTRA), capped at MOVE_MAX
 P_MOVE_EXTRA = 30
-P_MOVE_TIMEOUT_S = 31
-P_LATENT_TAU = 32  # latent signal OU decay (s)
-P_OPEN_MOVE_MULT = 33  # move rate multiplier at the open (decays with OPEN_TAU)
+P_MOVE_MAX = 31
+P_JUMP_GAP_NS = 32  # ns between consecutive packets of a jump
+P_OPEN_MOVE_MULT = 33  # jump rate multiplier at the open (decays with OPEN_TAU)
 P_ORDER_ID0 = 34
 P_N_STUBS = 35
 P_RECV_LAT_NS = 36  # minimum ts_recv - ts_event (ns)
 P_RECV_JIT_NS = 37  # mean extra exponential latency (ns)
-P_TREND_BIAS = 38  # latent signal pull towards the trend direction in the trending regime
+P_STACK_LEVELS = 38  # levels from the trailing touch that receive the planted stacking
 P_MODIFY_TOUCH = 39  # per-order modify rate at the touch (1/s)
-P_MOVE_SWEEP = 40  # probability that a market order in a move takes the whole touch queue
-N_PARAMS = 41
+P_PRECURSOR_JITTER = 40  # extra uniform precursor length, 0..JITTER (s)
+P_MOVE_GAP_S = 41  # pause after a jump before the next precursor may start (s)
+P_SNAP_NEAR_DEPTH = 42  # snapshot depth per level 0..N_NEAR-1 (contracts)
+P_STACK_SIZE = 43  # planted stacking orders are this many times an ordinary add's size
+N_PARAMS = 44
 
-# Regime table columns (one row per regime: quiet, trending, fast).
+# Regime table columns (one row per regime: quiet, normal, fast).
 R_MULT = 0  # activity multiplier
-R_MOVE_RATE = 1  # moves per second
+R_MOVE_RATE = 1  # jumps per second
 R_MEAN_DUR = 2  # mean regime duration (s)
-R_MOVE_SCALE = 3  # move target multiplier
+R_MOVE_SCALE = 3  # multiplier of the jump size's exponential part
 N_REGIME_COLS = 4
 
 # Move log columns.
 MV_T0 = 0  # precursor start, ns since the start time
-MV_T1 = 1  # move (aggression) start, ns since the start time
+MV_T1 = 1  # jump start, ns since the start time
 MV_DIR = 2  # +1 up, -1 down
-MV_TARGET = 3  # target ticks
+MV_TARGET = 3  # ticks the approached touch is moved
 MV_MID0 = 4  # mid at MV_T1, in half ticks from the start tick
 MV_REGIME = 5
 N_MV_COLS = 6
 
 PHASE_IDLE = 0
 PHASE_PRECURSOR = 1
-PHASE_MOVE = 2
 
 
 @numba.njit(cache=True)
@@ -120,6 +129,176 @@ def _draw(cdf: np.ndarray, values: np.ndarray) -> int:
 @numba.njit(cache=True)
 def _exp(mean: float) -> float:
     return -mean * np.log(1.0 - np.random.random())
+
+
+@numba.njit(cache=True)
+def _put(
+    o_ts: np.ndarray,
+    o_recv: np.ndarray,
+    o_delta: np.ndarray,
+    o_oid: np.ndarray,
+    o_px: np.ndarray,
+    o_size: np.ndarray,
+    o_flags: np.ndarray,
+    o_action: np.ndarray,
+    o_side: np.ndarray,
+    o_seq: np.ndarray,
+    n: IntLike,
+    ts: IntLike,
+    recv: IntLike,
+    delta: IntLike,
+    oid: np.uint64,
+    px: IntLike,
+    size: IntLike,
+    flags: IntLike,
+    action: IntLike,
+    side_ch: IntLike,
+    seq: np.uint32,
+) -> int:
+    """Write one record at row ``n``; return the next row."""
+    o_ts[n] = ts
+    o_recv[n] = recv
+    o_delta[n] = delta
+    o_oid[n] = oid
+    o_px[n] = px
+    o_size[n] = size
+    o_flags[n] = flags
+    o_action[n] = action
+    o_side[n] = side_ch
+    o_seq[n] = seq
+    return n + 1
+
+
+@numba.njit(cache=True)
+def _unlink(
+    k: IntLike,
+    side: IntLike,
+    slot: IntLike,
+    head: np.ndarray,
+    tail: np.ndarray,
+    q_prev: np.ndarray,
+    q_next: np.ndarray,
+) -> None:
+    """Take pool entry ``k`` out of its level's FIFO queue."""
+    if q_prev[k] >= 0:
+        q_next[q_prev[k]] = q_next[k]
+    else:
+        head[side, slot] = q_next[k]
+    if q_next[k] >= 0:
+        q_prev[q_next[k]] = q_prev[k]
+    else:
+        tail[side, slot] = q_prev[k]
+
+
+@numba.njit(cache=True)
+def _append(
+    k: IntLike,
+    side: IntLike,
+    slot: IntLike,
+    head: np.ndarray,
+    tail: np.ndarray,
+    q_prev: np.ndarray,
+    q_next: np.ndarray,
+) -> None:
+    """Put pool entry ``k`` at the back of its level's FIFO queue."""
+    q_next[k] = -1
+    q_prev[k] = tail[side, slot]
+    if tail[side, slot] >= 0:
+        q_next[tail[side, slot]] = k
+    else:
+        head[side, slot] = k
+    tail[side, slot] = k
+
+
+@numba.njit(cache=True)
+def _trade(
+    o_ts: np.ndarray,
+    o_recv: np.ndarray,
+    o_delta: np.ndarray,
+    o_oid: np.ndarray,
+    o_px: np.ndarray,
+    o_size: np.ndarray,
+    o_flags: np.ndarray,
+    o_action: np.ndarray,
+    o_side: np.ndarray,
+    o_seq: np.ndarray,
+    n: IntLike,
+    side: IntLike,
+    touch: IntLike,
+    qty: IntLike,
+    ts: IntLike,
+    recv: IntLike,
+    delta: IntLike,
+    seq: np.uint32,
+    aggr_oid: np.uint64,
+    px: IntLike,
+    depth: np.ndarray,
+    count: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    q_oid: np.ndarray,
+    q_qty: np.ndarray,
+    q_next: np.ndarray,
+    q_prev: np.ndarray,
+    q_alive: np.ndarray,
+    free: np.ndarray,
+    n_free: IntLike,
+    alive_side: np.ndarray,
+) -> tuple[int, int, np.uint32]:
+    """A market order of ``qty`` contracts (<= the touch depth) against level ``touch`` of ``side``.
+
+    Written CME-style: T (aggressor side, the aggressor's own order id), one F per resting order
+    filled from the head of the queue, then (next sequence number) a C per fully filled order or
+    an M with the remaining size, the last with F_LAST. Returns (next row, n_free, sequence).
+    """
+    aggr_ch = CH_BID if side == 1 else CH_ASK  # a buyer lifts the asks
+    side_ch = CH_BID if side == 0 else CH_ASK
+    n = _put(
+        o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n, ts,
+        recv, delta, aggr_oid, px, qty, 0, CH_TRADE, aggr_ch, seq,
+    )  # fmt: skip
+    left = qty
+    k = head[side, touch]
+    first = n
+    while left > 0:
+        f = min(left, q_qty[k])
+        n = _put(
+            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n, ts,
+            recv, delta, q_oid[k], px, f, 0, CH_FILL, side_ch, seq,
+        )  # fmt: skip
+        left -= f
+        k = q_next[k]
+    # The book changes with the C (filled) or M (partially filled) records that follow.
+    n_fills = n - first
+    seq += np.uint32(1)
+    for i in range(n_fills):
+        k = head[side, touch]
+        f = o_size[first + i]
+        depth[side, touch] -= f
+        if f >= q_qty[k]:
+            size = q_qty[k]
+            action = CH_CANCEL
+            nxt = q_next[k]
+            head[side, touch] = nxt
+            if nxt >= 0:
+                q_prev[nxt] = -1
+            else:
+                tail[side, touch] = -1
+            count[side, touch] -= 1
+            q_alive[k] = False
+            free[n_free] = k
+            n_free += 1
+            alive_side[side] -= 1
+        else:
+            q_qty[k] -= f
+            size = q_qty[k]
+            action = CH_MODIFY
+        flags = FLAG_LAST if i == n_fills - 1 else 0
+        n = _put(
+            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n, ts,
+            recv, delta, q_oid[k], px, size, flags, action, side_ch, seq,
+        )  # fmt: skip
+    return n, int(n_free), seq
 
 
 @numba.njit(cache=True)
@@ -174,6 +353,7 @@ def simulate(
     q_prev = np.full(pool, -1, np.int64)
     q_next = np.full(pool, -1, np.int64)
     q_alive = np.zeros(pool, np.bool_)
+    q_stack = np.zeros(pool, np.bool_)  # a planted stacking order (pulled after its jump)
     free = np.empty(pool, np.int64)
     n_free = 0
     hi = 0  # pool high-water mark
@@ -203,8 +383,9 @@ def simulate(
     for side in range(2):
         for d in range(n_deep):
             slot = bb - d if side == 0 else ba + d
-            # Thin at the touch, full from a few levels out (the calibrated depth profile).
-            target = deep_depth * (0.3 + 0.7 * min(1.0, d / 6.0)) * (0.6 + 0.8 * np.random.random())
+            # Thin near the touch (the queue-reactive levels' own equilibrium), full further out.
+            level_depth = p[P_SNAP_NEAR_DEPTH] if d < N_NEAR else deep_depth
+            target = level_depth * (0.6 + 0.8 * np.random.random())
             while depth[side, slot] < target:
                 qty = _draw(add_cdf, add_sizes)
                 k = hi
@@ -264,25 +445,33 @@ def simulate(
     last_recv = np.int64(start_ns)
     regime = 0
     regime_end = np.int64(_exp(regimes[0, R_MEAN_DUR]) * 1e9)
-    trend_dir = 1.0
-    latent = 0.0
     excite = np.zeros(2)  # Hawkes excitation of market orders hitting side 0 (bids) / 1 (asks)
     phase = PHASE_IDLE
     phase_end = np.int64(0)
-    next_move = np.int64(_exp(1.0 / regimes[0, R_MOVE_RATE]) * 1e9)
+    # Jump times are an inhomogeneous Poisson process: a jump starts when the integrated rate
+    # reaches an exponential(1) draw, so the open burst and regime changes apply at once.
+    # After a jump the schedule pauses MOVE_GAP_S (no precursor can start); the direction of the
+    # next jump stays a fair coin, so the pause carries no directional information.
+    hazard = 0.0
+    hazard_goal = _exp(1.0)
+    quiet_until = np.int64(0)
     mv_dir = 1
     mv_target = 0
-    mv_mid0 = 0  # in half ticks
+    pre_a = 0  # approached touch slot at the precursor start
+    pre_t = 0  # trailing touch slot at the precursor start
     n_moves = 0
+    gap_ns = np.int64(p[P_JUMP_GAP_NS])
+    stack_lv = int(p[P_STACK_LEVELS])
     rates = np.zeros((2, 4, N_NEAR))  # [side, kind(add, cancel, modify), level]
-    side_rates = np.zeros((2, 4))  # [side, kind(market, spread fill, deep add, deep cancel)]
+    # [side, kind(market, spread fill, deep add, deep cancel, planted stacking)]
+    side_rates = np.zeros((2, 5))
     open_forced = False
     add_near = np.zeros(N_NEAR)
     for d in range(1, N_NEAR):
         add_near[d] = p[P_ADD_NEAR] * p[P_ADD_NEAR_DECAY] ** (d - 1)
 
     while True:
-        # --- time-varying state: regime switches, open burst, latent signal, move phases.
+        # --- time-varying state: regime switches, open burst, jump schedule.
         ts_s = t / 1e9
         while t >= regime_end:
             u = np.random.random()
@@ -294,8 +483,6 @@ def simulate(
                     new = r
                     break
             regime = new
-            if regime == 1:
-                trend_dir = 1.0 if np.random.random() < 0.5 else -1.0
             regime_end = t + np.int64(_exp(regimes[regime, R_MEAN_DUR]) * 1e9) + 1
         since_open = ts_s - p[P_OPEN_REL_S]
         if since_open >= 0.0 and not open_forced:
@@ -308,17 +495,21 @@ def simulate(
         move_mult = 1.0 + p[P_OPEN_MOVE_MULT] * burst
 
         mid2 = bb + ba - 2 * half  # mid in half ticks from the start tick
-        if phase == PHASE_IDLE and t >= next_move:
-            # The latent signal picks the direction; it leans back towards the start price far
-            # away so the price stays inside the simulated slots.
+        if phase == PHASE_IDLE and hazard >= hazard_goal:
+            # A fair coin picks the direction (so no public information predicts it), leaning
+            # back towards the start price only far away, to stay inside the simulated slots.
             lean = -mid2 / 2.0 / 1500.0
-            x = latent + lean
-            up = np.random.random() < 1.0 / (1.0 + np.exp(-2.0 * x))
+            up = np.random.random() < 1.0 / (1.0 + np.exp(-2.0 * lean))
             mv_dir = 1 if up else -1
             extra = _exp(p[P_MOVE_EXTRA] * regimes[regime, R_MOVE_SCALE])
-            mv_target = int(p[P_MOVE_MIN] + extra)
+            mv_target = int(min(p[P_MOVE_MIN] + extra, p[P_MOVE_MAX]))
             phase = PHASE_PRECURSOR
-            phase_end = t + np.int64(p[P_PRECURSOR_S] * 1e9)
+            # The planted effect acts on the levels as they are now (absolute slots): the touch
+            # that the jump will leave and the one it will leave behind.
+            pre_a = ba if up else bb
+            pre_t = bb if up else ba
+            pre_s = p[P_PRECURSOR_S] + p[P_PRECURSOR_JITTER] * np.random.random()
+            phase_end = t + np.int64(pre_s * 1e9)
             if n_moves < moves.shape[0]:
                 moves[n_moves, MV_T0] = t
                 moves[n_moves, MV_T1] = phase_end
@@ -326,22 +517,154 @@ def simulate(
                 moves[n_moves, MV_TARGET] = mv_target
                 moves[n_moves, MV_REGIME] = regime
         elif phase == PHASE_PRECURSOR and t >= phase_end:
-            phase = PHASE_MOVE
-            mv_mid0 = mid2
+            # --- the jump: within a few ms the approached side is swept (some orders pulled,
+            # the rest hit level by level) until its touch moved mv_target ticks, then the
+            # trailing side re-quotes every level of the gap, mirroring the depth profile of the
+            # approached side, so the book right after looks like any other book.
+            appr = 1 if mv_dir > 0 else 0
+            trail = 1 - appr
+            asg = 1 if appr == 1 else -1  # away from the mid on the approached side
             if n_moves < moves.shape[0]:
+                moves[n_moves, MV_T1] = t
                 moves[n_moves, MV_MID0] = mid2
             n_moves += 1
-            phase_end = t + np.int64(p[P_MOVE_TIMEOUT_S] * 1e9)
-        elif phase == PHASE_MOVE and (t >= phase_end or (mid2 - mv_mid0) * mv_dir >= 2 * mv_target):
+            ts_j = np.int64(start_ns + t)
+            old_trail = bb if appr == 1 else ba
+            goal = ba + mv_target if appr == 1 else bb - mv_target
+            goal = min(max(goal, N_NEAR), N_SLOTS - 1 - N_NEAR)
+            a_ch = CH_BID if appr == 0 else CH_ASK
+            t_ch = CH_BID if trail == 0 else CH_ASK
+            while True:
+                lvl = ba if appr == 1 else bb
+                if (lvl - goal) * asg >= 0:
+                    break
+                if n + 3 * count[appr, lvl] + 8 >= cap:
+                    return -1, 0, int(t)
+                px = (start_tick + lvl - half) * tick_int
+                k = head[appr, lvl]
+                while k >= 0:
+                    nxt = q_next[k]
+                    if np.random.random() < p[P_JUMP_PULL]:
+                        ts_j += gap_ns
+                        last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
+                        seq += np.uint32(1)
+                        _unlink(k, appr, lvl, head, tail, q_prev, q_next)
+                        depth[appr, lvl] -= q_qty[k]
+                        count[appr, lvl] -= 1
+                        q_alive[k] = False
+                        free[n_free] = k
+                        n_free += 1
+                        alive_side[appr] -= 1
+                        n = _put(
+                            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
+                            o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k], px, q_qty[k],
+                            FLAG_LAST, CH_CANCEL, a_ch, seq,
+                        )  # fmt: skip
+                    k = nxt
+                if depth[appr, lvl] > 0:
+                    ts_j += gap_ns
+                    last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
+                    seq += np.uint32(1)
+                    n, n_free, seq = _trade(
+                        o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side,
+                        o_seq, n, appr, lvl, depth[appr, lvl], ts_j, last_recv, 12000, seq,
+                        next_oid, px, depth, count, head, tail, q_oid, q_qty, q_next, q_prev,
+                        q_alive, free, n_free, alive_side,
+                    )  # fmt: skip
+                    next_oid += np.uint64(1)
+                if appr == 1:
+                    while depth[1, ba] == 0 and ba < N_SLOTS - 1:
+                        ba += 1
+                else:
+                    while depth[0, bb] == 0 and bb > 0:
+                        bb -= 1
+            new_a = ba if appr == 1 else bb
+            for d in range(4 * N_NEAR):
+                slot = new_a - asg * (d + 1)
+                if (slot - old_trail) * asg <= 0:
+                    break  # reached the trailing side's old touch: the gap is filled
+                want = max(depth[appr, new_a + asg * d] * (0.7 + 0.6 * np.random.random()), 1.0)
+                while depth[trail, slot] < want:
+                    if n + 4 >= cap:
+                        return -1, 0, int(t)
+                    if n_free > 0:
+                        n_free -= 1
+                        k = free[n_free]
+                    else:
+                        k = hi
+                        hi += 1
+                        if hi >= pool:
+                            return -1, 0, int(t)
+                    qty = _draw(add_cdf, add_sizes)
+                    q_oid[k] = next_oid
+                    next_oid += np.uint64(1)
+                    q_side[k] = trail
+                    q_slot[k] = slot
+                    q_qty[k] = qty
+                    q_alive[k] = True
+                    q_stack[k] = False
+                    _append(k, trail, slot, head, tail, q_prev, q_next)
+                    depth[trail, slot] += qty
+                    count[trail, slot] += 1
+                    alive_side[trail] += 1
+                    ts_j += gap_ns
+                    last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
+                    seq += np.uint32(1)
+                    n = _put(
+                        o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side,
+                        o_seq, n, ts_j, last_recv, 12000, q_oid[k],
+                        (start_tick + slot - half) * tick_int, qty, FLAG_LAST, CH_ADD, t_ch, seq,
+                    )  # fmt: skip
+                if trail == 0 and slot > bb:
+                    bb = slot
+                if trail == 1 and slot < ba:
+                    ba = slot
+            # Planted: the stack behind the move is pulled once the jump is done, so its pressure
+            # ends with the move instead of lingering as a signal after it.
+            t_sg = -1 if trail == 0 else 1
+            for j in range(stack_lv if planted else 0):
+                slot = pre_t + t_sg * j
+                k = head[trail, slot]
+                while k >= 0:
+                    nxt = q_next[k]
+                    if q_stack[k]:
+                        if n + 4 >= cap:
+                            return -1, 0, int(t)
+                        ts_j += gap_ns
+                        last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
+                        seq += np.uint32(1)
+                        _unlink(k, trail, slot, head, tail, q_prev, q_next)
+                        depth[trail, slot] -= q_qty[k]
+                        count[trail, slot] -= 1
+                        q_alive[k] = False
+                        q_stack[k] = False
+                        free[n_free] = k
+                        n_free += 1
+                        alive_side[trail] -= 1
+                        n = _put(
+                            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
+                            o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k],
+                            (start_tick + slot - half) * tick_int, q_qty[k], FLAG_LAST,
+                            CH_CANCEL, t_ch, seq,
+                        )  # fmt: skip
+                    k = nxt
+            if trail == 0:
+                while depth[0, bb] == 0 and bb > 0:
+                    bb -= 1
+            else:
+                while depth[1, ba] == 0 and ba < N_SLOTS - 1:
+                    ba += 1
+            t = ts_j - start_ns
             phase = PHASE_IDLE
-            rate = regimes[regime, R_MOVE_RATE] * move_mult
-            next_move = t + np.int64(_exp(1.0 / rate) * 1e9)
+            hazard = 0.0
+            hazard_goal = _exp(1.0)
+            quiet_until = t + np.int64(p[P_MOVE_GAP_S] * 1e9)
         if t >= dur_ns:
             break
 
         # --- component intensities (1/s), queue-reactive near the touch.
-        approached = -1  # side about to be lifted (1 = asks on an up-move)
-        if phase != PHASE_IDLE:
+        approached = -1  # with the planted effect: the side the coming jump sweeps
+        if planted and phase == PHASE_PRECURSOR:
             approached = 1 if mv_dir > 0 else 0
         spread = ba - bb
         total = 0.0
@@ -360,41 +683,29 @@ def simulate(
                     ra = add_near[d] / (1.0 + q / p[P_ADD_QREF])
                     rc = p[P_CANCEL_NEAR] * c
                     rm = p[P_MODIFY_NEAR] * c
-                if d < plant_lv and approached >= 0:
-                    if phase == PHASE_MOVE:
-                        # The move's own mechanics (both modes): nobody joins the side being run.
-                        if side == approached:
-                            ra *= 0.5
-                        elif planted:
-                            ra *= p[P_PRESS_ADD_MULT]
-                    elif planted:
-                        if side == approached:
-                            rc *= p[P_VAC_CANCEL_MULT]
-                            ra *= p[P_VAC_ADD_MULT]
-                        else:
-                            ra *= p[P_PRESS_ADD_MULT]
+                if side == approached and 1 <= (slot - pre_a) * sgn <= plant_lv:
+                    # Planted vacuum: liquidity behind the touch leaves the side about to be swept
+                    # (the touch itself is left alone, so the price does not run ahead of time).
+                    rc *= p[P_VAC_CANCEL_MULT]
+                    ra *= p[P_VAC_ADD_MULT]
                 rates[side, 0, d] = ra * mult
                 rates[side, 1, d] = rc * mult
                 rates[side, 2, d] = rm * mult
                 total += (ra + rc + rm) * mult
             rmk = p[P_MARKET] * mult + excite[side]
-            if phase == PHASE_MOVE and side == approached:
-                rmk *= p[P_MOVE_MKT_MULT]
-            rsf = 0.0
-            if spread > 1:
-                rsf = p[P_SPREAD_FILL] * mult
-                if phase == PHASE_MOVE:
-                    # The trailing side follows the price; the approached side does not refill.
-                    rsf = rsf * 1.5 if side != approached else rsf * 0.1
+            rsf = p[P_SPREAD_FILL] * mult if spread > 1 else 0.0
             rda = p[P_DEEP_ADD] * mult
             rdc = p[P_DEEP_CANCEL] * max(alive_side[side] - count[side, touch], 0)
+            # Planted pressure: the side behind the coming jump stacks up near its touch.
+            rst = p[P_STACK_RATE] * stack_lv if approached >= 0 and side != approached else 0.0
             side_rates[side, 0] = rmk
             side_rates[side, 1] = rsf
             side_rates[side, 2] = rda
             side_rates[side, 3] = rdc
-            total += rmk + rsf + rda + rdc
+            side_rates[side, 4] = rst
+            total += rmk + rsf + rda + rdc + rst
 
-        # --- advance time (Gillespie); decay the Hawkes excitation and the latent signal.
+        # --- advance time (Gillespie); decay the Hawkes excitation.
         dt_s = _exp(1.0 / total)
         dt_ns = np.int64(dt_s * 1e9) + 1
         t += dt_ns
@@ -403,13 +714,14 @@ def simulate(
         decay = np.exp(-dt_s / p[P_HAWKES_TAU])
         excite[0] *= decay
         excite[1] *= decay
-        a = np.exp(-dt_s / p[P_LATENT_TAU])
-        pull = p[P_TREND_BIAS] * trend_dir if regime == 1 else 0.0
-        latent = latent * a + (1.0 - a) * pull + np.sqrt(1.0 - a * a) * np.random.standard_normal()
+        if phase == PHASE_IDLE and t >= quiet_until:
+            hazard += regimes[regime, R_MOVE_RATE] * move_mult * dt_s
+        if phase == PHASE_PRECURSOR and t >= phase_end:
+            continue  # the jump comes first; intensities change with it
 
         # --- pick the component (linear scan; stops at the first hit).
         u = np.random.random() * total
-        kind = 6  # rounding leftovers fall on the last component
+        kind = 6  # rounding leftovers fall on the background cancels
         sel_side = 1
         sel_d = 0
         found = False
@@ -427,7 +739,7 @@ def simulate(
                     break
             if found:
                 break
-            for k in range(4):
+            for k in range(5):
                 u -= side_rates[side, k]
                 if u < 0.0:
                     kind = 3 + k
@@ -453,8 +765,8 @@ def simulate(
         if n + 64 >= cap:
             return -1, 0, int(t)
 
-        if kind == 0 or kind == 4 or kind == 5:
-            # --- add: near level, inside the spread, or a background level.
+        if kind == 0 or kind == 4 or kind == 5 or kind == 7:
+            # --- add: near level, inside the spread, a background level or planted stacking.
             if kind == 0:
                 slot = touch + sgn * sel_d
             elif kind == 4:
@@ -463,11 +775,17 @@ def simulate(
                     continue
                 step = 1 + np.random.randint(0, gap)
                 slot = bb + step if side == 0 else ba - step
+            elif kind == 7:
+                slot = pre_t + sgn * np.random.randint(0, stack_lv)
+                if (side == 0 and slot >= ba) or (side == 1 and slot <= bb):
+                    continue  # never cross the book
             else:
                 slot = touch + sgn * (1 + np.random.randint(0, n_deep - 1))
             if slot < 0 or slot >= N_SLOTS:
                 continue
             qty = _draw(add_cdf, add_sizes)
+            if kind == 7:
+                qty *= int(p[P_STACK_SIZE])
             if n_free > 0:
                 n_free -= 1
                 k = free[n_free]
@@ -482,13 +800,8 @@ def simulate(
             q_slot[k] = slot
             q_qty[k] = qty
             q_alive[k] = True
-            q_next[k] = -1
-            q_prev[k] = tail[side, slot]
-            if tail[side, slot] >= 0:
-                q_next[tail[side, slot]] = k
-            else:
-                head[side, slot] = k
-            tail[side, slot] = k
+            q_stack[k] = kind == 7
+            _append(k, side, slot, head, tail, q_prev, q_next)
             depth[side, slot] += qty
             count[side, slot] += 1
             alive_side[side] += 1
@@ -496,17 +809,11 @@ def simulate(
                 bb = slot
             if side == 1 and slot < ba:
                 ba = slot
-            o_ts[n] = ts_event
-            o_recv[n] = recv
-            o_delta[n] = delta
-            o_oid[n] = q_oid[k]
-            o_px[n] = (start_tick + slot - half) * tick_int
-            o_size[n] = qty
-            o_flags[n] = FLAG_LAST
-            o_action[n] = CH_ADD
-            o_side[n] = side_ch
-            o_seq[n] = seq
-            n += 1
+            n = _put(
+                o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq,
+                n, ts_event, recv, delta, q_oid[k], (start_tick + slot - half) * tick_int, qty,
+                FLAG_LAST, CH_ADD, side_ch, seq,
+            )  # fmt: skip
             continue
 
         if kind == 1 or kind == 2 or kind == 6:
@@ -610,78 +917,15 @@ def simulate(
             continue
         if n + 2 * count[side, touch] + 4 >= cap:
             return -1, 0, int(t)
-        want = _draw(trade_cdf, trade_sizes)
-        if phase == PHASE_MOVE and side == approached and np.random.random() < p[P_MOVE_SWEEP]:
-            want = avail  # sweep the level
-        qty = min(want, avail)
+        qty = min(_draw(trade_cdf, trade_sizes), avail)
         excite[side] += p[P_HAWKES_JUMP]
-        aggr_ch = CH_BID if side == 1 else CH_ASK  # a buyer lifts the asks
         px = (start_tick + touch - half) * tick_int
-        o_ts[n] = ts_event
-        o_recv[n] = recv
-        o_delta[n] = delta
-        o_oid[n] = next_oid  # the aggressor's own order id, as CME reports it
+        n, n_free, seq = _trade(
+            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n,
+            side, touch, qty, ts_event, recv, delta, seq, next_oid, px, depth, count, head, tail,
+            q_oid, q_qty, q_next, q_prev, q_alive, free, n_free, alive_side,
+        )  # fmt: skip
         next_oid += np.uint64(1)
-        o_px[n] = px
-        o_size[n] = qty
-        o_flags[n] = 0
-        o_action[n] = CH_TRADE
-        o_side[n] = aggr_ch
-        o_seq[n] = seq
-        n += 1
-        left = qty
-        k = head[side, touch]
-        first = n
-        while left > 0:
-            f = min(left, q_qty[k])
-            o_ts[n] = ts_event
-            o_recv[n] = recv
-            o_delta[n] = delta
-            o_oid[n] = q_oid[k]
-            o_px[n] = px
-            o_size[n] = f
-            o_flags[n] = 0
-            o_action[n] = CH_FILL
-            o_side[n] = side_ch
-            o_seq[n] = seq
-            n += 1
-            left -= f
-            k = q_next[k]
-        # The book changes with the C (filled) or M (partially filled) records that follow.
-        n_fills = n - first
-        seq += np.uint32(1)
-        for i in range(n_fills):
-            k = head[side, touch]
-            f = o_size[first + i]
-            o_ts[n] = ts_event
-            o_recv[n] = recv
-            o_delta[n] = delta
-            o_oid[n] = q_oid[k]
-            o_px[n] = px
-            o_flags[n] = 0
-            o_side[n] = side_ch
-            o_seq[n] = seq
-            depth[side, touch] -= f
-            if f >= q_qty[k]:
-                o_size[n] = q_qty[k]
-                o_action[n] = CH_CANCEL
-                nxt = q_next[k]
-                head[side, touch] = nxt
-                if nxt >= 0:
-                    q_prev[nxt] = -1
-                else:
-                    tail[side, touch] = -1
-                count[side, touch] -= 1
-                q_alive[k] = False
-                free[n_free] = k
-                n_free += 1
-                alive_side[side] -= 1
-            else:
-                q_qty[k] -= f
-                o_size[n] = q_qty[k]
-                o_action[n] = CH_MODIFY
-            n += 1
-        o_flags[n - 1] = FLAG_LAST
         if side == 0:
             while depth[0, bb] == 0 and bb > 0:
                 bb -= 1

@@ -85,16 +85,16 @@ TRADE_PMF = np.array(
 )  # fmt: skip
 """Market order sizes (contracts) and their probabilities, from the real CME file (ESH4)."""
 
-REGIME_NAMES = ("quiet", "trending", "fast")
+REGIME_NAMES = ("quiet", "normal", "fast")
 REGIMES = np.array(
     [
-        # activity mult, moves per s, mean duration s, move size mult
+        # activity mult, jumps per s, mean duration s, jump size (exponential part) mult
         [0.6, 1 / 150.0, 900.0, 0.8],
-        [1.0, 1 / 60.0, 900.0, 1.0],
-        [1.8, 1 / 30.0, 480.0, 1.4],
+        [1.0, 1 / 75.0, 900.0, 1.0],
+        [1.8, 1 / 40.0, 480.0, 1.4],
     ]
 )
-"""Regime table (rows quiet, trending, fast; columns as synth_kernel.R_*)."""
+"""Regime table (rows quiet, normal, fast; columns as synth_kernel.R_*)."""
 
 REGIME_TRANSITIONS = np.array(
     [
@@ -116,16 +116,16 @@ class SynthParams:
 
     start_price: float = _doc("price (dollars) of the best ask at the start", 21500.0)
     tick_size: float = _doc("tick in dollars (MNQ: 0.25)", 0.25)
-    add_touch: float = _doc("touch add intensity at an empty queue, per side (1/s)", 46.0)
+    add_touch: float = _doc("touch add intensity at an empty queue, per side (1/s)", 20.0)
     add_qref: float = _doc("touch queue (contracts) at which the add intensity halves", 12.0)
-    add_near: float = _doc("add intensity at an empty level 1, per side (1/s)", 4.0)
+    add_near: float = _doc("add intensity at an empty level 1, per side (1/s)", 1.0)
     add_near_decay: float = _doc("geometric decay of the add intensity per level beyond 1", 0.95)
     cancel_touch: float = _doc("per-order cancel rate at the touch (1/s)", 1.3)
-    modify_touch: float = _doc("per-order modify rate at the touch (1/s)", 0.5)
-    cancel_near: float = _doc("per-order cancel rate at levels 1-19 (1/s)", 0.02)
-    modify_near: float = _doc("per-order modify rate at levels 1-19 (1/s)", 0.05)
+    modify_touch: float = _doc("per-order modify rate at the touch (1/s)", 1.2)
+    cancel_near: float = _doc("per-order cancel rate at levels 1-19 (1/s)", 0.1)
+    modify_near: float = _doc("per-order modify rate at levels 1-19 (1/s)", 0.25)
     modify_price_frac: float = _doc("share of modifies that re-price the order", 0.82)
-    market: float = _doc("market order intensity per side (1/s)", 3.0)
+    market: float = _doc("market order intensity per side (1/s)", 3.5)
     hawkes_jump: float = _doc("same-side market intensity jump per market order (1/s)", 2.0)
     hawkes_tau: float = _doc("Hawkes excitation decay (s); branching ratio = jump x tau", 0.3)
     spread_fill: float = _doc("add intensity inside a spread wider than 1 tick (1/s/side)", 25.0)
@@ -133,22 +133,25 @@ class SynthParams:
     deep_cancel: float = _doc("per-order cancel rate of background orders (1/s)", 1 / 900.0)
     deep_levels: int = _doc("levels per side populated by the background process", 600)
     snapshot_depth: float = _doc("mean snapshot depth of a deep level (contracts)", 40.0)
+    snapshot_near_depth: float = _doc("mean snapshot depth of levels 0-19 (contracts)", 9.0)
     open_et: str = _doc("ET time of the cash open burst", "09:30")
     open_amp: float = _doc("extra activity multiplier at the open (decays)", 2.5)
     open_tau_s: float = _doc("decay time of the open burst (s)", 900.0)
-    open_move_mult: float = _doc("extra move rate multiplier at the open (decays)", 2.0)
-    precursor_s: float = _doc("precursor window before each move (s)", 2.0)
-    vac_cancel_mult: float = _doc("planted: cancel multiplier, approached side near touch", 8.0)
-    vac_add_mult: float = _doc("planted: add multiplier, approached side near touch", 0.3)
-    press_add_mult: float = _doc("planted: add multiplier, trailing side near touch", 4.0)
-    plant_levels: int = _doc("levels from the touch the planted effect acts on", 4)
-    move_market_mult: float = _doc("market intensity multiplier on the approached side", 4.0)
-    move_sweep: float = _doc("chance a market order in a move takes the whole touch", 0.25)
-    move_min_ticks: float = _doc("smallest move target (ticks)", 10.0)
-    move_extra_ticks: float = _doc("mean exponential extra move target (ticks)", 8.0)
-    move_timeout_s: float = _doc("longest aggression phase of a move (s)", 20.0)
-    latent_tau_s: float = _doc("latent directional signal OU decay (s)", 300.0)
-    trend_bias: float = _doc("latent signal pull towards the trend in the trending regime", 1.0)
+    open_move_mult: float = _doc("extra jump rate multiplier at the open (decays)", 3.0)
+    precursor_s: float = _doc("shortest precursor window before each jump (s)", 1.5)
+    precursor_jitter_s: float = _doc("extra uniform 0..jitter precursor length (s)", 2.5)
+    vac_cancel_mult: float = _doc("planted: cancel multiplier, approached side behind touch", 25.0)
+    vac_add_mult: float = _doc("planted: add multiplier, approached side behind touch", 0.0)
+    stack_rate: float = _doc("planted: stacking adds per second and level, trailing side", 30.0)
+    stack_size: int = _doc("planted: stacking order size, multiple of an ordinary add", 5)
+    stack_levels: int = _doc("planted: levels from the trailing touch that are stacked", 4)
+    plant_levels: int = _doc("planted: levels 1..n behind the approached touch emptied", 4)
+    move_min_ticks: float = _doc("smallest jump (ticks the approached touch moves)", 10.0)
+    move_extra_ticks: float = _doc("mean exponential extra jump size (ticks)", 1.5)
+    move_max_ticks: float = _doc("largest jump (ticks)", 14.0)
+    jump_pull: float = _doc("share of the swept orders pulled instead of filled", 0.3)
+    jump_gap_ns: float = _doc("ns between consecutive packets of a jump", 20_000.0)
+    move_gap_s: float = _doc("pause after a jump before the next precursor may start (s)", 12.0)
     n_stubs: int = _doc("far stub orders in the snapshot (about 20,000 ticks away)", 4)
     recv_latency_ns: float = _doc("minimum ts_recv - ts_event (ns)", 80_000.0)
     recv_jitter_ns: float = _doc("mean extra exponential receive latency (ns)", 150_000.0)
@@ -176,29 +179,32 @@ class SynthParams:
         p[sk.P_DEEP_CANCEL] = self.deep_cancel
         p[sk.P_DEEP_LEVELS] = self.deep_levels
         p[sk.P_SNAP_DEPTH] = self.snapshot_depth
+        p[sk.P_SNAP_NEAR_DEPTH] = self.snapshot_near_depth
         p[sk.P_OPEN_REL_S] = open_rel_s
         p[sk.P_OPEN_AMP] = self.open_amp
         p[sk.P_OPEN_TAU] = self.open_tau_s
         p[sk.P_DURATION_S] = duration_s
         p[sk.P_PRECURSOR_S] = self.precursor_s
+        p[sk.P_PRECURSOR_JITTER] = self.precursor_jitter_s
         p[sk.P_PLANTED] = 1.0 if planted else 0.0
         p[sk.P_VAC_CANCEL_MULT] = self.vac_cancel_mult
         p[sk.P_VAC_ADD_MULT] = self.vac_add_mult
-        p[sk.P_PRESS_ADD_MULT] = self.press_add_mult
+        p[sk.P_STACK_RATE] = self.stack_rate
+        p[sk.P_STACK_LEVELS] = self.stack_levels
+        p[sk.P_STACK_SIZE] = self.stack_size
         p[sk.P_PLANT_LEVELS] = self.plant_levels
-        p[sk.P_MOVE_MKT_MULT] = self.move_market_mult
         p[sk.P_MOVE_MIN] = self.move_min_ticks
         p[sk.P_MOVE_EXTRA] = self.move_extra_ticks
-        p[sk.P_MOVE_TIMEOUT_S] = self.move_timeout_s
-        p[sk.P_LATENT_TAU] = self.latent_tau_s
+        p[sk.P_MOVE_MAX] = self.move_max_ticks
+        p[sk.P_JUMP_PULL] = self.jump_pull
+        p[sk.P_JUMP_GAP_NS] = self.jump_gap_ns
+        p[sk.P_MOVE_GAP_S] = self.move_gap_s
         p[sk.P_OPEN_MOVE_MULT] = self.open_move_mult
         p[sk.P_ORDER_ID0] = self.order_id0
         p[sk.P_N_STUBS] = self.n_stubs
         p[sk.P_RECV_LAT_NS] = self.recv_latency_ns
         p[sk.P_RECV_JIT_NS] = self.recv_jitter_ns
-        p[sk.P_TREND_BIAS] = self.trend_bias
         p[sk.P_MODIFY_TOUCH] = self.modify_touch
-        p[sk.P_MOVE_SWEEP] = self.move_sweep
         return p
 
 
