@@ -102,7 +102,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        if writer is not None:  # finish the queued checkpoints (at most a few)
+        # uvicorn re-raises SIGINT/SIGTERM after its shutdown, so the CLI's own cleanup may
+        # never run: flush the telemetry and finish the queued checkpoints here.
+        if settings.recorder is not None:
+            settings.recorder.flush()
+        if writer is not None:
             await asyncio.to_thread(writer.close)
 
     app = FastAPI(title="vacuum-pressure", docs_url=None, redoc_url=None, lifespan=lifespan)

@@ -118,6 +118,12 @@ class LatencyRecorder:
         p = np.percentile(np.fromiter(self._last_to_put, dtype=np.float64), [50, 95, 99])
         return float(p[0]), float(p[1]), float(p[2])
 
+    def flush(self) -> None:
+        """Write buffered records to the JSONL file."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.flush()
+
     def close(self) -> None:
         """Flush and close the JSONL file."""
         with self._lock:
