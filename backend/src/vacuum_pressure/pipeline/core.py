@@ -14,14 +14,15 @@ import numpy as np
 
 from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
-from ..timeutil import et_to_ns, warmup_bounds_ns
-from .frames import BinHeader, CoreBin
+from ..timeutil import et_to_ns
+from .binning import BinnedPipeline, drive
+from .frames import CoreBin
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
 
 
-class CorePipeline:
+class CorePipeline(BinnedPipeline[CoreBin]):
     """Incremental core-path pipeline: feed record chunks, get ``CoreBin`` frames."""
 
     def __init__(
@@ -34,8 +35,6 @@ class CorePipeline:
         fix_reference_defects: bool = False,
     ) -> None:
         self.config = config
-        self.warmup_start_ns, self.emit_after_ns = warmup_bounds_ns(dt, start_time)
-        self.width_ns = config.cell_width_ns
         self.engine = AbsoluteTickEngine(
             config.n_absolute_ticks,
             config.tick_int,
@@ -43,32 +42,8 @@ class CorePipeline:
             fail_on_out_of_range=fail_on_out_of_range,
             fix_reference_defects=fix_reference_defects,
         )
-        self.engine.set_bin_width(self.width_ns)
+        self._init_clock(dt, start_time, config.cell_width_ns)
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
-        self.bin_seq = 0
-        self.bin_end_ns = self.emit_after_ns + self.width_ns
-        self.bin_event_count = 0
-
-    def feed(self, events: np.ndarray) -> Iterator[CoreBin]:
-        """Process one chunk of records; yield the bins it closes."""
-        i, n = 0, events.shape[0]
-        while i < n:
-            i, counted = self.engine.run_until(
-                events,
-                i,
-                n,
-                skip_before=self.warmup_start_ns,
-                warm_before=self.emit_after_ns,
-                bin_end=self.bin_end_ns,
-            )
-            self.bin_event_count += counted
-            if i < n:
-                yield self._emit()
-
-    def finish(self) -> Iterator[CoreBin]:
-        """End of data: emit the last partial bin if it holds records."""
-        if self.bin_event_count > 0:
-            yield self._emit()
 
     def _emit(self) -> CoreBin:
         engine = self.engine
@@ -76,21 +51,7 @@ class CorePipeline:
         engine.advance_time(bin_end)
         top = engine.top()
         anchor = engine.anchor_tick_idx
-        header = BinHeader(
-            bin_seq=self.bin_seq,
-            bin_start_ns=bin_end - self.width_ns,
-            bin_end_ns=bin_end,
-            bin_event_count=self.bin_event_count,
-            event_id=engine.event_count,
-            mid_price=top.mid_price,
-            spot_ref_price_int=top.spot_ref_price_int,
-            best_bid_price_int=top.best_bid_price_int,
-            best_ask_price_int=top.best_ask_price_int,
-            book_valid=top.book_valid,
-        )
-        self.bin_seq += 1
-        self.bin_end_ns += self.width_ns
-        self.bin_event_count = 0
+        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price)
         return CoreBin(
             header=header,
             fields=engine.F,
@@ -104,6 +65,4 @@ class CorePipeline:
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:
     """Run the core pipeline over record chunks to the end of data."""
-    for chunk in chunks:
-        yield from pipeline.feed(chunk)
-    yield from pipeline.finish()
+    return drive(pipeline, chunks)

@@ -26,8 +26,8 @@ from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
 from ..engine.kernels import PRESSURE, VACUUM
 from ..spectrum import ProjectionModel, SpectrumKernel
-from ..timeutil import warmup_bounds_ns
-from .frames import WIRE_FIELD_ROWS, BinHeader, ServeBin
+from .binning import BinnedPipeline, drive
+from .frames import WIRE_FIELD_ROWS, ServeBin
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ _PHASE_BOOK = 0
 _PHASE_STREAM = 1
 
 
-class ServePipeline:
+class ServePipeline(BinnedPipeline[ServeBin]):
     """Incremental serve-path pipeline: feed it record chunks, it yields ``ServeBin`` frames.
 
     Args:
@@ -58,8 +58,6 @@ class ServePipeline:
         fail_on_out_of_range: bool = False,
     ) -> None:
         self.config = config
-        self.warmup_start_ns, self.emit_after_ns = warmup_bounds_ns(dt, start_time)
-        self.width_ns = config.cell_width_ns
         self.radius = config.grid_radius_ticks
         self.engine = AbsoluteTickEngine(
             config.n_absolute_ticks,
@@ -67,15 +65,12 @@ class ServePipeline:
             fail_on_out_of_range=fail_on_out_of_range,
             fix_reference_defects=fix_reference_defects,
         )
-        self.engine.set_bin_width(self.width_ns)
+        self._init_clock(dt, start_time, config.cell_width_ns)
         self.spectrum = SpectrumKernel(
             config.n_absolute_ticks, config, projection or ProjectionModel()
         )
         self.horizons_ms = tuple(config.projection_horizons_ms)
         self.phase = _PHASE_BOOK
-        self.bin_seq = 0
-        self.bin_end_ns = self.emit_after_ns + self.width_ns
-        self.bin_event_count = 0
 
     # -- phases ------------------------------------------------------------------------------
     def _finish_book(self) -> None:
@@ -102,31 +97,19 @@ class ServePipeline:
     # -- driving -------------------------------------------------------------------------------
     def feed(self, events: np.ndarray) -> Iterator[ServeBin]:
         """Process one chunk of records (EVENT_DTYPE, file order); yield the bins it closes."""
-        i, n = 0, events.shape[0]
+        i = 0
         if self.phase == _PHASE_BOOK:
-            i = self.engine.apply_book_only(events, 0, n, self.warmup_start_ns)
-            if i == n:
+            i = self.engine.apply_book_only(events, 0, events.shape[0], self.warmup_start_ns)
+            if i == events.shape[0]:
                 return
             self._finish_book()
-        while i < n:
-            i, counted = self.engine.run_until(
-                events,
-                i,
-                n,
-                skip_before=self.warmup_start_ns,
-                warm_before=self.emit_after_ns,
-                bin_end=self.bin_end_ns,
-            )
-            self.bin_event_count += counted
-            if i < n:
-                yield self._emit()
+        yield from self._run_bins(events, i)
 
     def finish(self) -> Iterator[ServeBin]:
         """End of data: close the book phase if needed and emit the last partial bin."""
         if self.phase == _PHASE_BOOK:
             self._finish_book()
-        if self.bin_event_count > 0:
-            yield self._emit()
+        yield from super().finish()
 
     def _emit(self) -> ServeBin:
         engine = self.engine
@@ -158,21 +141,7 @@ class ServePipeline:
             state[a:b] = spec.state_code[lo:hi]
             last_event_id[a:b] = engine.TE[lo:hi]
             projections[:, a:b] = spec.projections[:, lo:hi]
-        header = BinHeader(
-            bin_seq=self.bin_seq,
-            bin_start_ns=bin_end - self.width_ns,
-            bin_end_ns=bin_end,
-            bin_event_count=self.bin_event_count,
-            event_id=engine.event_count,
-            mid_price=mid,
-            spot_ref_price_int=spot,
-            best_bid_price_int=top.best_bid_price_int,
-            best_ask_price_int=top.best_ask_price_int,
-            book_valid=top.book_valid,
-        )
-        self.bin_seq += 1
-        self.bin_end_ns += self.width_ns
-        self.bin_event_count = 0
+        header = self._close_bin(top, spot, mid)
         return ServeBin(
             header, k, fields, score, state, last_event_id, projections, self.horizons_ms
         )
@@ -196,7 +165,5 @@ class ServePipeline:
 
 
 def iter_serve_bins(pipeline: ServePipeline, chunks: Iterable[np.ndarray]) -> Iterator[ServeBin]:
-    """Run ``pipeline`` over record chunks to the end of data."""
-    for chunk in chunks:
-        yield from pipeline.feed(chunk)
-    yield from pipeline.finish()
+    """Run the serve pipeline over record chunks to the end of data."""
+    return drive(pipeline, chunks)
