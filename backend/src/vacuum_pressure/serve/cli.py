@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="bound on lake/cache/checkpoints, oldest deleted first (default 4; 0 = unbounded)",
     )
     p.add_argument("--no-cache", action="store_true", help="no book cache or checkpoints")
+    p.add_argument(
+        "--gil-switch-interval-ms",
+        type=float,
+        default=5.0,
+        help="sys.setswitchinterval in ms (Python's default 5): how long a thread waiting for "
+        "the GIL (a producer handing a bin to the event loop) may wait before a forced switch",
+    )
     p.add_argument("--frontend-dist", type=Path, default=DEFAULT_DIST)
     p.add_argument(
         "--static-port",
@@ -67,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.gil_switch_interval_ms > 0:
+        sys.setswitchinterval(args.gil_switch_interval_ms / 1000.0)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -218,6 +218,8 @@ def started_server(
         cmd += ["--lake-root", str(args.lake_root)]
     if args.no_cache:
         cmd.append("--no-cache")
+    if args.gil_switch_interval_ms is not None:
+        cmd += ["--gil-switch-interval-ms", str(args.gil_switch_interval_ms)]
     with open(log, "wb") as log_fh:
         proc = subprocess.Popen(cmd, stdout=log_fh, stderr=subprocess.STDOUT)
     try:
@@ -258,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout-s", type=float, default=900.0, help="global timeout")
     p.add_argument("--lake-root", type=Path, default=None)
     p.add_argument("--no-cache", action="store_true", help="server without book cache")
+    p.add_argument(
+        "--gil-switch-interval-ms", type=float, default=None, help="passed to the server"
+    )
     p.add_argument(
         "--save-jsonl", type=Path, default=None, help="copy this run's telemetry records here"
     )
