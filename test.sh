@@ -9,5 +9,5 @@ echo "== backend: ruff, mypy, pytest"
 (cd backend && uv run ruff check . && uv run ruff format --check . && uv run mypy)
 (cd backend && uv run pytest -q "$@")
 
-echo "== frontend: tsc, eslint, vitest (the browser smoke test skips without /usr/bin/chromium)"
+echo "== frontend: tsc, eslint, vitest (browser tests run in /usr/bin/chromium against a real backend; they skip with a reason without chromium or uv)"
 (cd frontend && npx tsc --noEmit && npx eslint . && npx vitest run)
