@@ -20,6 +20,7 @@ from serve_support import DT, START, Server
 from vacuum_pressure.config import load_config
 from vacuum_pressure.pipeline.frames import ServeBin, grid_column_names
 from vacuum_pressure.pipeline.replay import serve_bins
+from vacuum_pressure.serve.arrow import GridEncoder, grid_schema
 
 N_REF = 400
 
@@ -289,3 +290,17 @@ def test_seek_lands_on_the_requested_bin_with_identical_values(
                 _assert_same(head, table, ref)
 
     _run(go())
+
+
+def test_encoder_bytes_equal_the_arrow_stream_writer(reference: list[ServeBin]) -> None:
+    schema = grid_schema((100, 200, 300, 400))
+    encoder = GridEncoder(schema)
+    for ref in reference[:20]:
+        columns = ref.columns()
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+        )
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schema) as writer:
+            writer.write_batch(batch)
+        assert encoder.encode(ref) == sink.getvalue().to_pybytes()

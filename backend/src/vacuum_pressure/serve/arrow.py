@@ -45,29 +45,47 @@ def header_message(frame: ServeBin) -> str:
     return json.dumps(msg, separators=(",", ":"))
 
 
-def _column(values: np.ndarray, field: pa.Field) -> pa.Array:
-    """A non-null Arrow array over the NumPy column's own buffer (no conversion pass:
-    ``pa.array`` costs ~2 us per column, this ~0.3 us)."""
-    arr = np.ascontiguousarray(values, dtype=field.type.to_pandas_dtype())
-    return pa.Array.from_buffers(field.type, len(arr), [None, pa.py_buffer(arr)])
+_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+"""Arrow IPC end-of-stream marker (continuation token, zero length)."""
+
+
+class GridEncoder:
+    """Encodes serve bins as self-contained Arrow IPC streams for one schema.
+
+    The stream is the schema message (serialised once here), one record batch message and the
+    end-of-stream marker: byte-identical to ``pa.ipc.new_stream`` output (tested), at ~40 % of
+    its cost. Arrays are built over the NumPy columns' own buffers (no conversion pass).
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self._fields = [(f.name, f.type, np.dtype(f.type.to_pandas_dtype())) for f in schema]
+        self._head = schema.serialize().to_pybytes()
+
+    def encode(self, frame: ServeBin) -> bytes:
+        """One Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
+        columns = frame.columns()
+        arrays = []
+        for name, type_, dtype in self._fields:
+            values = np.ascontiguousarray(columns[name], dtype=dtype)
+            arrays.append(pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(values)]))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        return b"".join((self._head, batch.serialize().to_pybytes(), _EOS))
 
 
 def warm_up(schema: pa.Schema) -> None:
-    """Encode one empty batch: the first Arrow conversion in a process costs ~1 s of lazy
-    initialisation, which would otherwise land on the first client's first bin."""
+    """Encode one batch with the stream writer: the first Arrow conversion in a process costs
+    ~1 s of lazy initialisation, which would otherwise land on the first client's first bin."""
     pa.array(np.zeros(1))
-    batch = pa.RecordBatch.from_arrays([_column(np.zeros(0), f) for f in schema], schema=schema)
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(np.zeros(0), type=f.type) for f in schema], schema=schema
+    )
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_batch(batch)
 
 
 def grid_ipc(frame: ServeBin, schema: pa.Schema) -> bytes:
-    """One self-contained Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
-    columns = frame.columns()
-    arrays = [_column(columns[f.name], f) for f in schema]
-    batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
+    """One self-contained Arrow IPC stream of ``frame`` (see GridEncoder; prefer one encoder
+    per stream, which serialises the schema once)."""
+    return GridEncoder(schema).encode(frame)

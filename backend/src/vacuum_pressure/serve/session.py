@@ -37,7 +37,7 @@ from ..errors import SourceError, VPError
 from ..pipeline.frames import ServeBin
 from ..pipeline.serve import ServePipeline
 from ..source.dbn import DbnSource
-from .arrow import grid_ipc, grid_schema, header_message
+from .arrow import GridEncoder, grid_schema, header_message
 from .params import StreamParams
 from .telemetry import BinTimings, LatencyRecorder
 
@@ -232,6 +232,7 @@ class ReplaySession:
         self.session_id = session_id
         self.clock = ReplayClock(params.speed, options.timer)
         self.schema: pa.Schema = grid_schema(tuple(config.projection_horizons_ms))
+        self._encoder = GridEncoder(self.schema)
         self._slots = threading.Semaphore(options.queue_bins)
         self.generation = 0
         self._width = config.cell_width_ns
@@ -481,7 +482,7 @@ class ReplaySession:
 
     def _deliver(self, frame: ServeBin, gen: int, first_ingest: int, last_ingest: int) -> None:
         ready = time.perf_counter_ns()
-        item: Item = ("bin", gen, header_message(frame), grid_ipc(frame, self.schema))
+        item: Item = ("bin", gen, header_message(frame), self._encoder.encode(frame))
         put_start = time.perf_counter_ns()
         while not self._slots.acquire(timeout=_POLL_S):
             self.clock.check()
