@@ -55,7 +55,7 @@ s1, s2 (and s3 for the cubic term), i.e. the scores of steps t-1, t-2, t-3. The 
 rings therefore keep ``W + PAST_STEPS - 1`` samples (the window of step t-3 starts at t-W-2)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def rollup_derivatives(
     pressure: np.ndarray,
     vacuum: np.ndarray,
@@ -130,14 +130,14 @@ def rollup_derivatives(
     return n_active
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _at(start: int, cap: int, j: int) -> int:
     """Physical slot of logical position j in a circular array starting at ``start``."""
     p = start + j
     return p - cap if p >= cap else p
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _upper_bound(a: np.ndarray, start: int, cap: int, n: int, x: float) -> int:
     """First logical position in [0, n] whose value is > x (branch-free halving)."""
     if n == 0:
@@ -151,7 +151,7 @@ def _upper_bound(a: np.ndarray, start: int, cap: int, n: int, x: float) -> int:
     return base + 1 if a[_at(start, cap, base)] <= x else base
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _move_down(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
     """Logical a[j] = a[j + 1] for j in [j0, j1): one contiguous copy unless it wraps."""
     p = _at(start, cap, j0)
@@ -164,7 +164,7 @@ def _move_down(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
             a[_at(start, cap, j)] = a[_at(start, cap, j + 1)]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _move_up(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
     """Logical a[j] = a[j - 1] for j from j1 down to j0 + 1: contiguous unless it wraps."""
     p = _at(start, cap, j0)
@@ -177,7 +177,7 @@ def _move_up(a: np.ndarray, start: int, cap: int, j0: int, j1: int) -> None:
             a[_at(start, cap, j)] = a[_at(start, cap, j - 1)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _insert_at(a: np.ndarray, start: int, cap: int, m: int, q: int, x: float) -> int:
     """Insert x at logical position q of the m values (m < cap); shift the shorter side."""
     if q < m - q:
@@ -189,13 +189,13 @@ def _insert_at(a: np.ndarray, start: int, cap: int, m: int, q: int, x: float) ->
     return start
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def insert_sorted(a: np.ndarray, start: int, cap: int, n: int, x: float) -> int:
     """Insert x into the sorted circular array of n < cap values; returns the new start."""
     return _insert_at(a, start, cap, n, _upper_bound(a, start, cap, n, x), x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def replace_sorted(a: np.ndarray, start: int, cap: int, n: int, old: float, x: float) -> int:
     """Replace one ``old`` by x in the sorted circular array of n values; returns the new start.
 
@@ -233,7 +233,7 @@ def replace_sorted(a: np.ndarray, start: int, cap: int, n: int, old: float, x: f
     return _insert_at(a, start, cap, n - 1, q, x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def median_mad_sorted(a: np.ndarray, start: int, cap: int, n: int) -> tuple[float, float]:
     """Median and MAD of a sorted circular array, equal to ``np.median`` of the values and of
     ``|x - med|``.
@@ -290,7 +290,7 @@ def median_mad_sorted(a: np.ndarray, start: int, cap: int, n: int) -> tuple[floa
     return med, (kth + nxt) / 2.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def robust_z_scaled(
     values: np.ndarray,
     active: np.ndarray,
@@ -378,7 +378,7 @@ def robust_z_scaled(
     return n_nz, evaluated
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _scaled_z(x: float, med: float, mad: float, inv_tanh_scale: float) -> float:
     """``z * inv_tanh_scale`` with the reference's scale cut-off (0.0 when not scaled)."""
     scale = MAD_TO_SIGMA * mad
@@ -387,7 +387,7 @@ def _scaled_z(x: float, med: float, mad: float, inv_tanh_scale: float) -> float:
     return 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def past_scaled_z(
     cells: np.ndarray,
     ring: np.ndarray,
@@ -472,7 +472,7 @@ def past_scaled_z(
     return n_nz
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _unit(x: float) -> float:
     """np.nan_to_num(nan=0, posinf=1, neginf=-1) followed by np.clip(-1, 1)."""
     if x != x:
@@ -484,7 +484,7 @@ def _unit(x: float) -> float:
     return x
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _blend(t0: float, t1: float, t2: float, w0: float, w1: float, w2: float, norm: float) -> float:
     """Score from the three tanh values: weighted sum, normalised, sanitised (SPEC 6 step 6)."""
     s = w0 * t0 + w1 * t1 + w2 * t2
@@ -493,7 +493,7 @@ def _blend(t0: float, t1: float, t2: float, w0: float, w1: float, w2: float, nor
     return _unit(s)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def past_score_chain(
     cells: np.ndarray,
     past_tanh: np.ndarray,
@@ -537,7 +537,7 @@ def past_score_chain(
         prev_s2[i] = s2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def score_project(
     tanh_buf: np.ndarray,
     nz_index: np.ndarray,
