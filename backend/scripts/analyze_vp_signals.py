@@ -1,5 +1,5 @@
 """Signal analysis (default, regime, projection_experiment); see ``--help`` and
-docs/features/research.md. All logic lives in vacuum_pressure.research."""
+FEATURES.md. All logic lives in vacuum_pressure.research."""
 
 from vacuum_pressure.research.cli_analyze import main
 

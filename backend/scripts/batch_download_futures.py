@@ -1,6 +1,6 @@
 """Download Databento batch files into the lake: ``batch_download_futures.py daemon|status``.
 
-See ``--help`` and docs/features/download.md; all logic lives in vacuum_pressure.download.
+See ``--help`` and FEATURES.md; all logic lives in vacuum_pressure.download.
 """
 
 from vacuum_pressure.download.cli import main

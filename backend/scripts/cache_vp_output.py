@@ -1,5 +1,5 @@
 """Capture the serve-path output of an ET window to Parquet; see ``--help`` and
-docs/features/research.md. All logic lives in vacuum_pressure.research."""
+FEATURES.md. All logic lives in vacuum_pressure.research."""
 
 from vacuum_pressure.research.cli_capture import main
 

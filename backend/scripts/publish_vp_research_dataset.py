@@ -1,5 +1,5 @@
 """Publish a capture as an immutable research dataset (``publish|add-agents|verify``); see
-``--help`` and docs/features/research.md. All logic lives in vacuum_pressure.research."""
+``--help`` and FEATURES.md. All logic lives in vacuum_pressure.research."""
 
 from vacuum_pressure.research.cli_publish import main
 

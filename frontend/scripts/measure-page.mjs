@@ -6,7 +6,7 @@
 //   node scripts/measure-page.mjs [--minutes 10] [--speed 1] [--json test-results/measure-page.json]
 //
 // Speed 1 = 10 bins/s (100 ms bins). Prints one line per minute and a summary; not a test (no
-// pass/fail), the figures go into docs/features/frontend-signals.md.
+// pass/fail), the figures go into FEATURES.md.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { buildPage, launchChromium, missingPrerequisite, startServer, tempDir, writeLake } from "./real-backend.mjs";

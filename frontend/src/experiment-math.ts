@@ -2,7 +2,7 @@
  * Pure numeric helpers shared by the experiment signals (ADS, PFP, SVac).
  *
  * Everything here is deterministic float64 arithmetic with a fixed operation order so the
- * Python research port can reproduce the same numbers (see docs/features/frontend-signals.md).
+ * Python research port can reproduce the same numbers (see FEATURES.md).
  */
 
 /** Columns the experiment signals read from one grid (rows ordered by k). */

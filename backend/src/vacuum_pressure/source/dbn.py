@@ -286,7 +286,7 @@ class DbnSource:
     ``dt`` (``YYYY-MM-DD``) selects the symbology mappings and the session window; None keeps
     every mapping and applies no window. ``strict_instrument_filter`` drops records whose
     instrument id is missing from the symbology map (the reference keeps them; see
-    docs/features/replay-source.md).
+    FEATURES.md).
     """
 
     def __init__(

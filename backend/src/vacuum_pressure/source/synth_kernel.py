@@ -1,4 +1,4 @@
-"""Numba kernel of the synthetic MNQ market (docs/features/synthetic-market.md).
+"""Numba kernel of the synthetic MNQ market (FEATURES.md).
 
 The model is a queue-reactive order book (Huang, Lehalle & Rosenbaum 2015): near the touch, the
 intensity of limit adds falls with the queue size, cancels and modifies are per resting order, and

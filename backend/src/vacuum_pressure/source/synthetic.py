@@ -4,7 +4,7 @@
 zstd-compressed DBN file (metadata encoded by databento-dbn, records as the exact MBO layout).
 ``ensure_synthetic_day`` puts such a file into the lake when the lake has no data for a date, and
 ``main`` is the ``vp synth`` subcommand. The model and its parameters are described in
-docs/features/synthetic-market.md.
+FEATURES.md.
 """
 
 from __future__ import annotations
