@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vacuum_pressure.source.synthetic", "write the synthetic MNQ market into the lake"),
     "replay": ("vacuum_pressure.summary", "replay a window of a day and print a summary"),
     "warm-cache": ("vacuum_pressure.cache.cli", "build the book cache (warm_cache.py)"),
+    "clean-cache": ("vacuum_pressure.cache.cli:clean_main", "prune book caches and checkpoints"),
     "capture": ("vacuum_pressure.research.cli_capture", "capture to Parquet (cache_vp_output.py)"),
     "publish": ("vacuum_pressure.research.cli_publish", "publish a research dataset"),
     "analyze": ("vacuum_pressure.research.cli_analyze", "signal analysis (analyze_vp_signals.py)"),
@@ -36,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"vp: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    result: int = module.main(rest)
+    module_name, _, function = COMMANDS[name][0].partition(":")
+    entry = getattr(importlib.import_module(module_name), function or "main")
+    result: int = entry(rest)
     return result
 
 
