@@ -140,7 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         static_dir=dist,
         allowed_origins=tuple(sorted(origins)),
     )
-    servers = [uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port))]
+    # No permessage-deflate: compressing ~23 KB of float64 Arrow per bin cost about a third of
+    # the server's throughput (measured 108x vs 166x real time, one client at speed 0), for
+    # frames that travel over loopback or a LAN.
+    api = uvicorn.Config(
+        create_app(settings), host=args.host, port=args.port, ws_per_message_deflate=False
+    )
+    servers = [uvicorn.Server(api)]
     if args.static_port and dist is not None:
         from fastapi import FastAPI
         from fastapi.staticfiles import StaticFiles
