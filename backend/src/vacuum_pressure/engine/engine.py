@@ -169,17 +169,6 @@ class AbsoluteTickEngine:
         self.set_anchor(int(K.anchor_tick_from_bbo(bb, ba, self.tick_int)))
         return True
 
-    def soft_reanchor_to_order_book_bbo(self) -> bool:
-        """Re-anchor on the raw order-book BBO, reset per-tick state, sync rest_depth (core)."""
-        bb, ba = K.raw_bbo_from_orders(self.OV, self.OU, self.S)
-        if bb <= 0 or ba <= 0:
-            return False
-        self.S[K.S_BB], self.S[K.S_BA] = bb, ba
-        self.set_anchor(int(K.anchor_tick_from_bbo(bb, ba, self.tick_int)))
-        self.reset_tick_state()
-        self.sync_rest_depth()
-        return True
-
     def use_core_anchoring(self, soft_at_ns: int, soft_at_count: int = 10_000) -> None:
         """Core-path rules (SPEC 7): anchor on the first priced A/M/F/C record, then one soft
         re-anchor to the raw order-book BBO at the first valid BBO at/after ``soft_at_ns`` or

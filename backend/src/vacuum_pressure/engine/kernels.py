@@ -487,17 +487,10 @@ def ema_alpha(dt, tau):
 
 
 @_jit
-def derivative_chain(rate, dt, v, a, j):
-    """One step of the v/a/j EMA chain for an input rate; non-finite results keep the old."""
-    return chain_step(
-        rate, dt, v, a, j, ema_alpha(dt, TAU_V), ema_alpha(dt, TAU_A), ema_alpha(dt, TAU_J)
-    )
-
-
-@_jit
 def chain_step(rate, dt, v, a, j, av, aa, aj):
-    """``derivative_chain`` with the three EMA factors precomputed (they depend on dt only,
-    so one touch computes them once for its four chains: the same values, fewer exps)."""
+    """One step of the v/a/j EMA chain for an input rate with the EMA factors ``av, aa, aj``
+    (they depend on dt only, so a touch computes them once for its four chains); non-finite
+    results keep the old values."""
     v2 = av * rate + (1.0 - av) * v
     dv = (v2 - v) / dt
     a2 = aa * dv + (1.0 - aa) * a
