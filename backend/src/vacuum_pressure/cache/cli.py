@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import VPError
 from ..lake import lake_root
 from ..spectrum import ProjectionModel
+from .store import DEFAULT_MAX_CACHE_BYTES, prune_cache
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="market seconds between checkpoints (default 60)",
+    )
+    p.add_argument(
+        "--checkpoint-max-gb",
+        type=float,
+        default=DEFAULT_MAX_CACHE_BYTES / 1e9,
+        help="afterwards keep at most this many GB of checkpoints, least recently used deleted "
+        f"first (default {DEFAULT_MAX_CACHE_BYTES / 1e9:.1f})",
     )
     return p
 
@@ -82,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         if args.checkpoints:
             session.run_to_end()
+            prune_cache(root, max_bytes=int(args.checkpoint_max_gb * 1e9))
         else:
             session.build_book_cache()
     except VPError as exc:
@@ -94,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_clean_parser() -> argparse.ArgumentParser:
     """Arguments of the cache cleanup command."""
     p = argparse.ArgumentParser(
-        prog="python -m vacuum_pressure.cache",
+        prog="vp clean-cache",
         description="Delete old book caches and checkpoints under lake/cache (always safe: "
         "whatever is missing is rebuilt or skipped).",
     )
@@ -115,9 +124,7 @@ def build_clean_parser() -> argparse.ArgumentParser:
 
 
 def clean_main(argv: Sequence[str] | None = None) -> int:
-    """Cleanup entry point (``uv run python -m vacuum_pressure.cache``); exit code."""
-    from .store import prune_cache
-
+    """Cleanup entry point (``vp clean-cache``); exit code."""
     args = build_clean_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = args.lake_root.resolve() if args.lake_root else lake_root()
