@@ -501,7 +501,7 @@ def chain_step(rate, dt, v, a, j, av, aa, aj):
     return v2, a2, j2
 
 
-@_jit
+@numba.njit(cache=True, nogil=True, inline="always")
 def recompute_forces(F, idx):
     F[PRESSURE, idx] = (
         C1_V_ADD * F[V_ADD, idx]
@@ -746,7 +746,7 @@ def split_active_ticks(TT, ts, width, uni, oth):
     return mu, mo
 
 
-@_jit
+@numba.njit(cache=True, nogil=True, inline="always")
 def _advance_tick(F, i, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
     F[ADD_MASS, i] *= rest_decay
     F[PULL_MASS, i] *= rest_decay
