@@ -52,25 +52,59 @@ _EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 class GridEncoder:
     """Encodes serve bins as self-contained Arrow IPC streams for one schema.
 
-    The stream is the schema message (serialised once here), one record batch message and the
-    end-of-stream marker: byte-identical to ``pa.ipc.new_stream`` output (tested), at ~40 % of
-    its cost. Arrays are built over the NumPy columns' own buffers (no conversion pass).
+    The stream is the schema message, one record batch message and the end-of-stream marker,
+    byte-identical to ``pa.ipc.new_stream`` output (tested). A batch without nulls has the same
+    metadata (lengths, buffer offsets) for every bin of a given row count, so the encoder builds
+    one template stream per row count with pyarrow and then only copies each column's bytes to
+    its place: about 25 small copies per bin instead of building 25 Arrow arrays.
     """
 
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
         self._fields = [(f.name, f.type, np.dtype(f.type.to_pandas_dtype())) for f in schema]
         self._head = schema.serialize().to_pybytes()
+        self._templates: dict[int, tuple[bytes, list[int]]] = {}
 
-    def encode(self, frame: ServeBin) -> bytes:
-        """One Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
-        columns = frame.columns()
+    def _arrow_stream(self, columns: dict[str, np.ndarray]) -> bytes:
         arrays = []
         for name, type_, dtype in self._fields:
             values = np.ascontiguousarray(columns[name], dtype=dtype)
             arrays.append(pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(values)]))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         return b"".join((self._head, batch.serialize().to_pybytes(), _EOS))
+
+    def _template(self, rows: int) -> tuple[bytes, list[int]]:
+        """A stream whose columns hold distinct random bytes, and where each column's data
+        starts in it (found by search; each pattern must occur exactly once)."""
+        found = self._templates.get(rows)
+        if found is not None:
+            return found
+        rng = np.random.default_rng(rows)
+        columns = {
+            name: rng.integers(0, 256, rows * dtype.itemsize, dtype=np.uint8).view(dtype)
+            for name, _, dtype in self._fields
+        }
+        stream = self._arrow_stream(columns)
+        offsets = []
+        for name, _, _ in self._fields:
+            pattern = columns[name].tobytes()
+            at = stream.find(pattern)
+            if at < 0 or stream.find(pattern, at + 1) >= 0:
+                raise RuntimeError(f"cannot place column {name!r} in the Arrow template")
+            offsets.append(at)
+        self._templates[rows] = (stream, offsets)
+        return stream, offsets
+
+    def encode(self, frame: ServeBin) -> bytes:
+        """One Arrow IPC stream (schema + one record batch of 2R+1 rows)."""
+        columns = frame.columns()
+        stream, offsets = self._template(len(frame.k))
+        out = bytearray(stream)
+        view = np.frombuffer(out, dtype=np.uint8)
+        for (name, _, dtype), at in zip(self._fields, offsets, strict=True):
+            data = np.ascontiguousarray(columns[name], dtype=dtype).view(np.uint8)
+            view[at : at + data.size] = data
+        return bytes(out)
 
 
 def warm_up(schema: pa.Schema) -> None:
