@@ -191,6 +191,34 @@ def _unlink(
 
 
 @numba.njit(cache=True)
+def _retire(
+    k: IntLike,
+    side: IntLike,
+    slot: IntLike,
+    head: np.ndarray,
+    tail: np.ndarray,
+    q_prev: np.ndarray,
+    q_next: np.ndarray,
+    q_qty: np.ndarray,
+    depth: np.ndarray,
+    count: np.ndarray,
+    q_alive: np.ndarray,
+    free: np.ndarray,
+    n_free: IntLike,
+    alive_side: np.ndarray,
+) -> IntLike:
+    """Remove resting order ``k`` from its level (queue, depth, count) and return its pool
+    entry to the free list; returns the new free-list length."""
+    _unlink(k, side, slot, head, tail, q_prev, q_next)
+    depth[side, slot] -= q_qty[k]
+    count[side, slot] -= 1
+    q_alive[k] = False
+    free[n_free] = k
+    alive_side[side] -= 1
+    return n_free + 1
+
+
+@numba.njit(cache=True)
 def _append(
     k: IntLike,
     side: IntLike,
@@ -548,13 +576,10 @@ def simulate(
                         ts_j += gap_ns
                         last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
                         seq += np.uint32(1)
-                        _unlink(k, appr, lvl, head, tail, q_prev, q_next)
-                        depth[appr, lvl] -= q_qty[k]
-                        count[appr, lvl] -= 1
-                        q_alive[k] = False
-                        free[n_free] = k
-                        n_free += 1
-                        alive_side[appr] -= 1
+                        n_free = _retire(
+                            k, appr, lvl, head, tail, q_prev, q_next, q_qty, depth, count,
+                            q_alive, free, n_free, alive_side,
+                        )  # fmt: skip
                         n = _put(
                             o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
                             o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k], px, q_qty[k],
@@ -633,14 +658,11 @@ def simulate(
                         ts_j += gap_ns
                         last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
                         seq += np.uint32(1)
-                        _unlink(k, trail, slot, head, tail, q_prev, q_next)
-                        depth[trail, slot] -= q_qty[k]
-                        count[trail, slot] -= 1
-                        q_alive[k] = False
+                        n_free = _retire(
+                            k, trail, slot, head, tail, q_prev, q_next, q_qty, depth, count,
+                            q_alive, free, n_free, alive_side,
+                        )  # fmt: skip
                         q_stack[k] = False
-                        free[n_free] = k
-                        n_free += 1
-                        alive_side[trail] -= 1
                         n = _put(
                             o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
                             o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k],
