@@ -206,7 +206,7 @@ def _retire(
     free: np.ndarray,
     n_free: IntLike,
     alive_side: np.ndarray,
-) -> IntLike:
+) -> int:
     """Remove resting order ``k`` from its level (queue, depth, count) and return its pool
     entry to the free list; returns the new free-list length."""
     _unlink(k, side, slot, head, tail, q_prev, q_next)
@@ -215,7 +215,7 @@ def _retire(
     q_alive[k] = False
     free[n_free] = k
     alive_side[side] -= 1
-    return n_free + 1
+    return int(n_free) + 1
 
 
 @numba.njit(cache=True)
