@@ -42,7 +42,8 @@ C5_V_FILL = 1.5
 C6_V_REST_NEG = 0.5
 C7_A_PULL = 0.3
 
-# Rows of the per-tick float state ``F`` (shape (N_FIELDS, n_ticks)), in wire order.
+# Rows of the per-tick float state ``F`` (shape (N_FIELDS, n_ticks)); the wire order differs
+# (pressure and vacuum first: see pipeline.frames.WIRE_FLOAT_FIELDS).
 ADD_MASS, PULL_MASS, FILL_MASS, REST_DEPTH = 0, 1, 2, 3
 V_ADD, V_PULL, V_FILL, V_REST = 4, 5, 6, 7
 A_ADD, A_PULL, A_FILL, A_REST = 8, 9, 10, 11

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from ..config import InstrumentConfig
 from ..source import open_replay
 from ..spectrum import ProjectionModel
 from .core import CorePipeline, stream_core_events
 from .frames import CoreBin, ServeBin
 from .serve import ServePipeline, iter_serve_bins
+
+
+def _chunks(
+    config: InstrumentConfig, dt: str, root: Path | None, fix_reference_defects: bool
+) -> Iterator[np.ndarray]:
+    """The day's records in chunks (the fix switch also makes the instrument filter strict)."""
+    source = open_replay(config, dt, root, strict_instrument_filter=fix_reference_defects)
+    return source.iter_chunks()
 
 
 def serve_bins(
@@ -24,7 +34,6 @@ def serve_bins(
     fail_on_out_of_range: bool = False,
 ) -> Iterator[ServeBin]:
     """Serve-path bins for ``dt`` from ``start_time`` (ET) to the end of the day's file."""
-    source = open_replay(config, dt, root, strict_instrument_filter=fix_reference_defects)
     pipeline = ServePipeline(
         config,
         dt,
@@ -33,7 +42,7 @@ def serve_bins(
         fix_reference_defects=fix_reference_defects,
         fail_on_out_of_range=fail_on_out_of_range,
     )
-    yield from iter_serve_bins(pipeline, source.iter_chunks())
+    yield from iter_serve_bins(pipeline, _chunks(config, dt, root, fix_reference_defects))
 
 
 def core_bins(
@@ -46,7 +55,6 @@ def core_bins(
     fail_on_out_of_range: bool = False,
 ) -> Iterator[CoreBin]:
     """Core-path bins (full grid, views valid until the next bin) for ``dt`` from ``start_time``."""
-    source = open_replay(config, dt, root, strict_instrument_filter=fix_reference_defects)
     pipeline = CorePipeline(
         config,
         dt,
@@ -54,4 +62,4 @@ def core_bins(
         fix_reference_defects=fix_reference_defects,
         fail_on_out_of_range=fail_on_out_of_range,
     )
-    yield from stream_core_events(pipeline, source.iter_chunks())
+    yield from stream_core_events(pipeline, _chunks(config, dt, root, fix_reference_defects))
