@@ -88,6 +88,14 @@ class AbsoluteTickEngine:
         self.CS = np.zeros(K.N_CORE_SCALARS, dtype=np.int64)  # core-path anchoring state
         self._uni = np.empty(n_ticks, dtype=np.int64)
         self._oth = np.empty(n_ticks, dtype=np.int64)
+        # Deferred passive advance (core path): scalars, and per tick the first-step factors
+        # of its last touch; row n_ticks holds the uniform one-bin factors.
+        self.DA = np.zeros(K.N_DEFERRED_SCALARS, dtype=np.int64)
+        self.PF = np.zeros((n_ticks + 1, K.N_FACTORS), dtype=np.float64)
+        self._no_factors = np.zeros((1, K.N_FACTORS), dtype=np.float64)
+        self._deferred = False
+        self._clock = 0  # == DA[DA_CLOCK], kept as a Python int for the per-bin check
+        self._emit_after_ns = 0
         self.set_bin_width(100_000_000)
         self._oor_logged = 0
         if anchor_tick_idx is not None:
@@ -234,8 +242,17 @@ class AbsoluteTickEngine:
         skip_before: int,
         warm_before: int,
         bin_end: int,
+        factors: np.ndarray | None = None,
     ) -> tuple[int, int]:
-        """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``."""
+        """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``.
+
+        With the deferred passive advance on, ``factors`` must be ``record_factors(events)``.
+        """
+        if self.deferred:
+            if factors is None or factors.shape != (events.shape[0], K.N_FACTORS):
+                raise ValueError("deferred passive advance needs record_factors(events)")
+        else:
+            factors = self._no_factors
         i, counted = start, 0
         while True:
             chunk_stop = min(stop, i + (1 << 16))
@@ -243,6 +260,7 @@ class AbsoluteTickEngine:
             j, c = K.run_until_bin_end(
                 events, i, chunk_stop, skip_before, warm_before, bin_end,
                 self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
+                self.DA, self.PF, factors,
             )  # fmt: skip
             counted += c
             self._check()
@@ -256,8 +274,17 @@ class AbsoluteTickEngine:
         Decay factors are NumPy's vectorised ``np.exp`` values, exactly as the reference
         computes them (libm ``exp`` differs from it in the last bit). Ticks last advanced one
         bin earlier share one set of factors, computed once per bin width.
+
+        Deferred mode (``defer_passive_advance``) only moves the clock to ``ts_ns``, which
+        must be a bin end; ticks catch up when touched or read (``materialize``).
         """
         if ts_ns <= 0:
+            return
+        if self._deferred:
+            clock = self._clock
+            if ts_ns < clock or (ts_ns - self._emit_after_ns) % self._width_ns:
+                raise ValueError(f"deferred advance to {ts_ns} ns: not a bin end after {clock}")
+            self.DA[K.DA_CLOCK] = self._clock = ts_ns
             return
         mu, mo = K.split_active_ticks(self.TT, ts_ns, self._width_ns, self._uni, self._oth)
         if mu == 0 and mo == 0:
@@ -274,6 +301,52 @@ class AbsoluteTickEngine:
         self._width_ns = width_ns
         dt = np.array([width_ns], dtype=np.int64).astype(np.float64) / 1e9
         self._uniform_factors = np.array([dt[0], *(f[0] for f in _decay_factors(dt))])
+        self.PF[self.n_ticks] = self._uniform_factors
+        self.DA[K.DA_WIDTH] = width_ns
+
+    # -- deferred passive advance (core path) ---------------------------------------------------
+    def defer_passive_advance(self, emit_after_ns: int, width_ns: int) -> None:
+        """Switch to the deferred passive advance for bins ``[emit_after + k*w, ...)``.
+
+        The values are bit-identical to the eager advance (same operations, same factors, same
+        order per tick); the cost moves to the ticks that are touched or read. Event chunks must
+        then come with ``record_factors``. Set before the first bin end.
+        """
+        if self._clock:
+            raise ValueError("defer_passive_advance must be set before the first bin end")
+        self.set_bin_width(width_ns)
+        self.DA[K.DA_EMIT_AFTER] = self._emit_after_ns = emit_after_ns
+        self.DA[K.DA_ON] = 1
+        self._deferred = True
+
+    @property
+    def deferred(self) -> bool:
+        return self._deferred
+
+    @property
+    def advanced_to_ns(self) -> int:
+        """Deferred mode: the latest bin end the grid stands at (0 before the first)."""
+        return self._clock
+
+    def record_factors(self, ts: np.ndarray) -> np.ndarray:
+        """Per record (ts in ns), the factors of the first passive advance after it:
+        dt = (first bin end after ts) - ts, then NumPy's ``np.exp`` as in ``advance_time``.
+        Shape (n, N_FACTORS), columns (dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a,
+        keep_j)."""
+        emit_after, width = self._emit_after_ns, self._width_ns
+        ts = np.asarray(ts, dtype=np.int64)
+        bin_end = emit_after + width * ((np.maximum(ts, emit_after) - emit_after) // width + 1)
+        out = np.empty((ts.shape[0], K.N_FACTORS), dtype=np.float64)
+        dt = (bin_end - ts).astype(np.float64) / 1e9
+        out[:, 0] = dt
+        for c, f in enumerate(_decay_factors(dt), start=1):
+            out[:, c] = f
+        return out
+
+    def materialize(self) -> None:
+        """Deferred mode: apply every pending passive advance (no-op in eager mode)."""
+        if self.deferred:
+            K.materialize_all(self.F, self.TT, self.DA, self.PF)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -343,7 +416,9 @@ class AbsoluteTickEngine:
 
     # -- state export/import (book cache, checkpoints) ------------------------------------------
     def export_state(self) -> dict[str, np.ndarray]:
-        """Complete engine state as arrays (copies); ``import_state`` restores it exactly."""
+        """Complete engine state as arrays (copies); ``import_state`` restores it exactly.
+        A deferred engine is materialized first; its state is then that of an eager one."""
+        self.materialize()
         used = np.flatnonzero(self.OU)
         return {
             "version": np.array([_STATE_VERSION, self.n_ticks, self.tick_int], dtype=np.int64),
@@ -357,7 +432,10 @@ class AbsoluteTickEngine:
         }
 
     def import_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore a state produced by ``export_state`` (same n_ticks and tick_int)."""
+        """Restore a state produced by ``export_state`` (same n_ticks and tick_int) into an
+        eager engine."""
+        if self.deferred:
+            raise ValueError("import_state needs an eager engine (the state has no factors)")
         version = state["version"]
         if (
             int(version[0]) != _STATE_VERSION

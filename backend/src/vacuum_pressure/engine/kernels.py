@@ -601,6 +601,17 @@ def apply_book_event(D, OK, OV, OU, S, action, side, price, size, oid, flags):
 @_jit
 def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid, flags):
     """Full processing of one record: book, anchor, then mechanics at the touched ticks."""
+    eid, t0, a0, p0, f0, t1, a1 = book_event(
+        F, D, OK, OV, OU, S, action, side, price, size, oid, flags
+    )
+    touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
+    touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
+
+
+@_jit
+def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags):
+    """One record's book change and anchoring; returns its event id and the ticks it touches,
+    ``(eid, t0, add0, pull0, fill0, t1, add1)`` (-1: no tick), for ``touch``."""
     S[S_EVENTS] += 1
     eid = S[S_EVENTS]
     completed = _snapshot_lifecycle(S, action, flags)
@@ -664,13 +675,7 @@ def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid,
     just_set = anchor_was_unset and S[S_ANCHOR] >= 0
     if (completed or just_set) and S[S_ANCHOR] >= 0:
         sync_rest_depth(F, D, S)
-    if action == ACTION_CLEAR:
-        return
-    has_touch = action == ACTION_ADD or action == ACTION_CANCEL or action == ACTION_FILL
-    has_touch = has_touch or action == ACTION_MODIFY
-    if has_touch:
-        touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
-        touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
+    return eid, t0, a0, p0, f0, t1, a1
 
 
 @_jit
@@ -690,7 +695,7 @@ def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
 
 @_jit
 def run_until_bin_end(
-    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS
+    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS, DA, PF, FAC
 ):
     """Process records until the first one that belongs to a later bin.
 
@@ -699,8 +704,11 @@ def run_until_bin_end(
     counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
     processed). With ``CS[CS_CORE]`` set, every record first goes through the core path's
     anchoring rules, before the bin decision as in the reference (re-checking the stopping
-    record on the next call is a no-op). Returns (next index, records counted in the bin).
+    record on the next call is a no-op). With the deferred passive advance on, ``FAC[i]`` holds
+    record i's first-step decay factors (``AbsoluteTickEngine.record_factors``). Returns (next
+    index, records counted in the bin).
     """
+    deferred = DA[DA_ON] != 0
     core = CS[CS_CORE] != 0
     i = start
     counted = 0
@@ -714,9 +722,15 @@ def run_until_bin_end(
             _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
         if ts >= warm_before and ts >= bin_end:
             break
-        apply_event(
-            F, TT, TE, D, OK, OV, OU, S, ts, e.action, e.side, e.price, e.size, e.order_id, e.flags
+        eid, t0, a0, p0, f0, t1, a1 = book_event(
+            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags
         )
+        if deferred:
+            _touch_deferred(F, TT, TE, D, DA, PF, FAC, i, t0, a0, p0, f0, ts, eid)
+            _touch_deferred(F, TT, TE, D, DA, PF, FAC, i, t1, a1, 0.0, 0.0, ts, eid)
+        else:
+            touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
+            touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
         CS[CS_COUNT] += 1
         if ts >= warm_before:
             counted += 1
@@ -749,37 +763,8 @@ def split_active_ticks(TT, ts, width, uni, oth):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _advance_tick(F, i, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
-    F[ADD_MASS, i] *= rest_decay
-    F[PULL_MASS, i] *= rest_decay
-    F[FILL_MASS, i] *= rest_decay
-    # A tick idle for ~25 min has every v/a/j exactly 0 (its masses decay for hours). For a zero
-    # chain the full step below gives, bit for bit: v' = keep_v*v (same signed zero), a' = +0.0
-    # and j' = +0.0 (x - x = +0, then +0 + (+/-0) = +0). Write that directly.
-    settled = True
-    for row in range(V_ADD, J_REST + 1):
-        if F[row, i] != 0.0:
-            settled = False
-            break
-    if settled:
-        for row in range(A_ADD, J_REST + 1):
-            F[row, i] = 0.0
-        recompute_forces(F, i)
-        return
-    for row in range(V_ADD, V_REST + 1):
-        v0 = F[row, i]
-        a0 = F[row + 4, i]
-        j0 = F[row + 8, i]
-        v1 = keep_v * v0
-        a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
-        j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
-        F[row, i] = v1 if math.isfinite(v1) else 0.0
-        F[row + 4, i] = a1 if math.isfinite(a1) else 0.0
-        F[row + 8, i] = j1 if math.isfinite(j1) else 0.0
-    recompute_forces(F, i)
-    if not math.isfinite(F[PRESSURE, i]):
-        F[PRESSURE, i] = 0.0
-    if not math.isfinite(F[VACUUM, i]):
-        F[VACUUM, i] = 0.0
+    """One zero-input passive advance of tick i (SPEC 5, 11.5)."""
+    _advance_tick_steps(F, i, 1, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j)
 
 
 @_jit
@@ -802,6 +787,124 @@ def passive_advance(
             F, i, dt[m], rest_decay[m], alpha_a[m], alpha_j[m], keep_v[m], keep_a[m], keep_j[m]
         )
         TT[i] = ts
+
+
+# ---------------------------------------------------------------------------------------------
+# Deferred passive advance (core path): the same advances, applied when a tick is next read
+# ---------------------------------------------------------------------------------------------
+# The eager advance visits every active tick at every bin end. Deferred, the bin end only moves
+# a clock; a tick catches up on the advances it missed, one by one with the very same
+# operations and factors, when an event touches it or the grid is read (``materialize_all``).
+# Its first missed advance has dt = (first bin end after its last touch) - (that touch): the
+# factors for it are NumPy's, computed per record before the kernel runs and kept per tick in
+# ``PF``; every later one is exactly one bin width and uses ``PF[n_ticks]``, the uniform row.
+
+# Slots of the deferred-advance scalar vector ``DA``.
+DA_ON = 0  # 1: deferred mode
+DA_CLOCK = 1  # the latest bin end the grid has been advanced to (0: none yet)
+DA_EMIT_AFTER = 2  # start of bin 0 (ns); bin ends are emit_after + k * width, k >= 1
+DA_WIDTH = 3  # bin width (ns)
+N_DEFERRED_SCALARS = 4
+N_FACTORS = 7  # dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def first_bin_end_after(t, emit_after, width):
+    """The first bin end strictly after time ``t`` (warmup times: the end of bin 0)."""
+    if t < emit_after:
+        return emit_after + width
+    return emit_after + width * ((t - emit_after) // width + 1)
+
+
+@_jit
+def catch_up_tick(F, TT, DA, PF, i):
+    """Apply to tick i every passive advance it missed up to ``DA[DA_CLOCK]``."""
+    t = TT[i]
+    clock = DA[DA_CLOCK]
+    if t <= 0 or t >= clock:
+        return
+    width = DA[DA_WIDTH]
+    u = PF.shape[0] - 1
+    b = first_bin_end_after(t, DA[DA_EMIT_AFTER], width)
+    r = u if b - t == width else i
+    _advance_tick(F, i, PF[r, 0], PF[r, 1], PF[r, 2], PF[r, 3], PF[r, 4], PF[r, 5], PF[r, 6])
+    steps = (clock - b) // width
+    if steps > 0:
+        _advance_tick_steps(
+            F, i, steps, PF[u, 0], PF[u, 1], PF[u, 2], PF[u, 3], PF[u, 4], PF[u, 5], PF[u, 6]
+        )
+    TT[i] = clock
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _chain_steps(v0, a0, j0, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j):
+    """``steps`` zero-input advances of one v/a/j chain, exactly as ``_advance_tick`` does them
+    one at a time (raw values feed the next term, stored values are sanitised)."""
+    for _ in range(steps):
+        v1 = keep_v * v0
+        a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
+        j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
+        v0 = v1 if math.isfinite(v1) else 0.0
+        a0 = a1 if math.isfinite(a1) else 0.0
+        j0 = j1 if math.isfinite(j1) else 0.0
+    return v0, a0, j0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
+    """``steps`` zero-input advances of tick i with the same factors, in registers: the masses
+    and each chain evolve independently, and pressure/vacuum depend only on the final values.
+
+    A tick idle for ~25 min has every v/a/j exactly 0 (its masses decay for hours). For a zero
+    chain the full step gives, bit for bit: v' = keep_v*v (same signed zero), a' = +0.0 and
+    j' = +0.0 (x - x = +0, then +0 + (+/-0) = +0), and stays there: write that directly.
+    """
+    m0, m1, m2 = F[ADD_MASS, i], F[PULL_MASS, i], F[FILL_MASS, i]
+    for _ in range(steps):
+        m0 *= rest_decay
+        m1 *= rest_decay
+        m2 *= rest_decay
+    F[ADD_MASS, i], F[PULL_MASS, i], F[FILL_MASS, i] = m0, m1, m2
+    settled = True
+    for row in range(V_ADD, J_REST + 1):
+        if F[row, i] != 0.0:
+            settled = False
+            break
+    if settled:
+        for row in range(A_ADD, J_REST + 1):
+            F[row, i] = 0.0
+    else:
+        for row in range(V_ADD, V_REST + 1):
+            F[row, i], F[row + 4, i], F[row + 8, i] = _chain_steps(
+                F[row, i], F[row + 4, i], F[row + 8, i], steps,
+                d, alpha_a, alpha_j, keep_v, keep_a, keep_j,
+            )  # fmt: skip
+    recompute_forces(F, i)
+    if not math.isfinite(F[PRESSURE, i]):
+        F[PRESSURE, i] = 0.0
+    if not math.isfinite(F[VACUUM, i]):
+        F[VACUUM, i] = 0.0
+
+
+@_jit
+def materialize_all(F, TT, DA, PF):
+    """Bring every tick up to ``DA[DA_CLOCK]`` (the grid as the eager advance leaves it)."""
+    clock = DA[DA_CLOCK]
+    for i in range(TT.size):
+        t = TT[i]
+        if t > 0 and t < clock:  # the call is not free: test here (8,192 ticks, few pending)
+            catch_up_tick(F, TT, DA, PF, i)
+
+
+@_jit
+def _touch_deferred(F, TT, TE, D, DA, PF, FAC, r, idx, add_d, pull_d, fill_d, ts, eid):
+    """``touch`` after catching up; the tick keeps record r's first-step factors."""
+    if idx < 0 or idx >= TT.size:
+        return
+    catch_up_tick(F, TT, DA, PF, idx)
+    touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid)
+    for c in range(N_FACTORS):
+        PF[idx, c] = FAC[r, c]
 
 
 # ---------------------------------------------------------------------------------------------

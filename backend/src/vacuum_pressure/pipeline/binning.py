@@ -60,20 +60,21 @@ class BinnedPipeline(Generic[FrameT]):
 
     def _close_bin(self, top: BookTop, spot: int, mid: float) -> BinHeader:
         """The header of the bin ending now; advances the clock to the next bin."""
+        end = self.bin_end_ns
         header = BinHeader(
-            bin_seq=self.bin_seq,
-            bin_start_ns=self.bin_end_ns - self.width_ns,
-            bin_end_ns=self.bin_end_ns,
-            bin_event_count=self.bin_event_count,
-            event_id=self.engine.event_count,
-            mid_price=mid,
-            spot_ref_price_int=spot,
-            best_bid_price_int=top.best_bid_price_int,
-            best_ask_price_int=top.best_ask_price_int,
-            book_valid=top.book_valid,
+            self.bin_seq,  # bin_seq
+            end - self.width_ns,  # bin_start_ns
+            end,  # bin_end_ns
+            self.bin_event_count,  # bin_event_count
+            self.engine.event_count,  # event_id
+            mid,  # mid_price
+            spot,  # spot_ref_price_int
+            top.best_bid_price_int,
+            top.best_ask_price_int,
+            top.book_valid,
         )
         self.bin_seq += 1
-        self.bin_end_ns += self.width_ns
+        self.bin_end_ns = end + self.width_ns
         self.bin_event_count = 0
         return header
 

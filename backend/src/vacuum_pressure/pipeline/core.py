@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..config import InstrumentConfig
-from ..engine import AbsoluteTickEngine
+from ..engine import AbsoluteTickEngine, BookTop
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
 from .frames import CoreBin
@@ -33,6 +33,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         *,
         fail_on_out_of_range: bool = False,
         fix_reference_defects: bool = False,
+        defer_passive_advance: bool = True,
     ) -> None:
         self.config = config
         self.engine = AbsoluteTickEngine(
@@ -44,23 +45,49 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         )
         self._init_clock(dt, start_time, config.cell_width_ns)
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
+        self._top: BookTop | None = None
+        if defer_passive_advance:
+            self.engine.defer_passive_advance(self.emit_after_ns, config.cell_width_ns)
+
+    def feed(self, events: np.ndarray) -> Iterator[CoreBin]:
+        """Process one chunk of records (EVENT_DTYPE, file order); yield the bins it closes."""
+        return self._run_core(events)
+
+    def _run_core(self, events: np.ndarray) -> Iterator[CoreBin]:
+        n = events.shape[0]
+        if n == 0:
+            return
+        engine = self.engine
+        ts = events["ts"]
+        factors = engine.record_factors(ts) if engine.deferred else None
+        i = 0
+        while True:
+            i, counted = engine.run_until(
+                events,
+                i,
+                n,
+                skip_before=self.warmup_start_ns,
+                warm_before=self.emit_after_ns,
+                bin_end=self.bin_end_ns,
+                factors=factors,
+            )
+            self.bin_event_count += counted
+            self._top = None  # the book may have changed
+            if i >= n:
+                return
+            # Record i belongs to a later bin: emit this one and the empty ones before it
+            # without going back to the kernel (nothing changes but the clock).
+            next_ts = int(ts[i])
+            while next_ts >= self.bin_end_ns:
+                yield self._emit()
 
     def _emit(self) -> CoreBin:
         engine = self.engine
-        bin_end = self.bin_end_ns
-        engine.advance_time(bin_end)
-        top = engine.top()
-        anchor = engine.anchor_tick_idx
-        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price)
-        return CoreBin(
-            header=header,
-            fields=engine.F,
-            last_event_id=engine.TE,
-            anchor_tick_idx=anchor,
-            tick_int=engine.tick_int,
-            tick_abs_start=anchor - engine.n_ticks // 2 if anchor >= 0 else 0,
-            n_rows=engine.n_ticks,
-        )
+        engine.advance_time(self.bin_end_ns)
+        top = self._top
+        if top is None:
+            top = self._top = engine.top()  # shared by a run of empty bins
+        return CoreBin(self._close_bin(top, top.spot_ref_price_int, top.mid_price), engine)
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ..engine.kernels import FIELD_NAMES
+
+if TYPE_CHECKING:
+    from ..engine import AbsoluteTickEngine
 
 WIRE_FLOAT_FIELDS = (*FIELD_NAMES[16:18], *FIELD_NAMES[:16])
 """Per-cell float columns in wire order (SPEC 8), after ``k``."""
@@ -47,9 +51,9 @@ def grid_column_names(horizons_ms: tuple[int, ...]) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class BinHeader:
-    """One emitted bin's keys and top of book (ns and price_int units)."""
+class BinHeader(NamedTuple):
+    """One emitted bin's keys and top of book (ns and price_int units). A named tuple: one is
+    made per bin on every path, and it is cheap to build."""
 
     bin_seq: int
     bin_start_ns: int
@@ -112,22 +116,57 @@ class ServeBin:
         return out
 
 
-@dataclass(frozen=True)
-class CoreBin:
-    """Core-path output of one bin: the full grid (views into engine arrays, valid until the
-    next bin is produced; copy what you keep).
+class StaleFrameError(RuntimeError):
+    """A core-path frame was read after the pipeline moved on (its arrays are views)."""
 
-    ``fields`` is the engine's (18, n_ticks) array in engine order (``FIELD_NAMES``);
-    row i is absolute tick ``tick_abs_start + i``.
+
+class CoreBin:
+    """Core-path output of one bin: the full grid, as views into the engine's arrays that are
+    valid until the next bin is produced (copy what you keep; reading later raises
+    ``StaleFrameError``).
+
+    The grid's passive advance is deferred (``AbsoluteTickEngine.defer_passive_advance``):
+    ``fields`` applies the pending advances on first access, so values are exactly those of
+    the eager advance, and a consumer that only reads headers pays nothing for them.
+    ``fields`` is the engine's (18, n_ticks) array in engine order (``FIELD_NAMES``); row i is
+    absolute tick ``tick_abs_start + i``.
     """
 
-    header: BinHeader
-    fields: np.ndarray
-    last_event_id: np.ndarray
-    anchor_tick_idx: int
-    tick_int: int
-    tick_abs_start: int
-    n_rows: int
+    __slots__ = ("_engine", "anchor_tick_idx", "header", "n_rows", "tick_int")
+
+    def __init__(self, header: BinHeader, engine: AbsoluteTickEngine) -> None:
+        self.header = header
+        self.anchor_tick_idx = engine.anchor_tick_idx
+        self.tick_int = engine.tick_int
+        self.n_rows = engine.n_ticks
+        self._engine = engine
+
+    @property
+    def tick_abs_start(self) -> int:
+        """Absolute tick of row 0 (0 before the grid is anchored)."""
+        anchor = self.anchor_tick_idx
+        return anchor - self.n_rows // 2 if anchor >= 0 else 0
+
+    def _current(self) -> AbsoluteTickEngine:
+        engine = self._engine
+        if engine.deferred and engine.advanced_to_ns != self.header.bin_end_ns:
+            raise StaleFrameError(
+                f"core bin {self.header.bin_seq} was read after the pipeline moved on; "
+                "copy its arrays while it is the current bin"
+            )
+        return engine
+
+    @property
+    def fields(self) -> np.ndarray:
+        """(18, n_rows) per-tick floats in engine order, advanced to this bin's end."""
+        engine = self._current()
+        engine.materialize()
+        return engine.F
+
+    @property
+    def last_event_id(self) -> np.ndarray:
+        """Per tick, the event id of its last touch."""
+        return self._current().TE
 
     def field(self, name: str) -> np.ndarray:
         """One engine field over the full grid, by name."""

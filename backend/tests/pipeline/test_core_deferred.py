@@ -1,0 +1,147 @@
+"""The core path's deferred passive advance must give the eager advance's grid bit for bit,
+whichever bins are read: every one, a sparse few (ticks then catch up over many missed bin
+ends when an event touches them), or none until the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventgen import OP_PLAIN_CLEAR, build_stream, small_config_raw
+from testdata import require_shared
+from vacuum_pressure.config import build_config, load_config
+from vacuum_pressure.engine import AbsoluteTickEngine
+from vacuum_pressure.engine import kernels as K
+from vacuum_pressure.pipeline.core import CorePipeline, stream_core_events
+from vacuum_pressure.pipeline.frames import StaleFrameError
+from vacuum_pressure.source.dbn import DbnSource
+from vacuum_pressure.timeutil import et_to_ns
+
+DT = "2026-02-06"
+MS = 1_000_000
+CONFIG = build_config(small_config_raw(n_absolute_ticks=128))
+BASE_TICK = 20_000
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return a.view(np.int64)
+
+
+def _compare(config, dt: str, start: str, chunks: list[np.ndarray], read_every: int | None) -> int:
+    """Run the eager and the deferred core paths side by side; compare headers on every bin
+    and the full grid on the bins read (every ``read_every``-th, and the last one)."""
+    eager_pipe = CorePipeline(config, dt, start, defer_passive_advance=False)
+    eager = list_bins(eager_pipe, chunks, read_every)
+    deferred = stream_core_events(CorePipeline(config, dt, start), chunks)
+    n = 0
+    last = None
+    for seq, frame in enumerate(deferred):
+        header, fields, last_ids = eager[seq]
+        assert frame.header == header
+        if read_every is not None and seq % read_every == 0:
+            assert np.array_equal(_bits(frame.fields), _bits(fields)), f"bin {seq}"
+            assert np.array_equal(frame.last_event_id, last_ids), f"bin {seq}"
+        last = frame
+        n += 1
+    assert n == len(eager)
+    if last is not None:  # the last bin is still current: reading it catches every tick up
+        assert np.array_equal(_bits(last.fields), _bits(eager[-1][1]))
+    return n
+
+
+def list_bins(pipe: CorePipeline, chunks: list[np.ndarray], read_every: int | None):
+    """Headers of every bin; grid copies of the bins that will be compared (and the last)."""
+    out = []
+    for seq, b in enumerate(stream_core_events(pipe, chunks)):
+        keep = read_every is not None and seq % read_every == 0
+        out.append((b.header, b.fields.copy() if keep else None, b.last_event_id.copy()))
+    if out:
+        out[-1] = (out[-1][0], pipe.engine.F.copy(), out[-1][2])
+    return out
+
+
+op = st.tuples(
+    st.sampled_from([0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5, OP_PLAIN_CLEAR]),
+    st.integers(0, 1_000),
+    st.integers(0, 1_000),
+    st.integers(0, 1_000),
+    st.sampled_from([0, 1, 300, 20_000, 100_000, 1_500_000, 40_000_000]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(op, min_size=1, max_size=120),
+    read_every=st.sampled_from([None, 1, 3, 17]),
+    split=st.integers(0, 200),
+)
+def test_deferred_equals_eager_on_random_streams(
+    ops: list[tuple[int, int, int, int, int]], read_every: int | None, split: int
+) -> None:
+    # Records start in the warmup (08:59:30) and run through many bins, with gaps of up to
+    # 40 s so that ticks catch up over hundreds of missed bin ends.
+    evs = build_stream(ops, base_tick=BASE_TICK, t0=et_to_ns(DT, "08:59:30"))
+    split = min(split, evs.shape[0])
+    _compare(CONFIG, DT, "09:00", [evs[:split], evs[split:]], read_every)
+
+
+@pytest.fixture(scope="module")
+def esh4_records():
+    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    config = load_config(
+        require_shared("reference/esh4_20231225_1800_1805") / "instrument.esh4.yaml"
+    )
+    records = DbnSource(raw, symbol="ESH4", product_type="future_mbo", dt="2023-12-25").read_all()
+    end = et_to_ns("2023-12-25", "18:20")
+    return config, records[records["ts"] < end]
+
+
+@pytest.mark.parametrize(("minutes", "read_every"), [(3, 1), (20, 97)])
+def test_deferred_equals_eager_on_real_esh4(esh4_records, minutes: int, read_every: int) -> None:
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", f"18:{minutes:02d}")]
+    chunks = [records[i : i + 20_000] for i in range(0, records.shape[0], 20_000)]
+    bins = _compare(config, "2023-12-25", "18:00", chunks, read_every)
+    assert minutes * 600 - 10 <= bins <= minutes * 600  # the last bins may hold no records
+
+
+def test_a_frame_read_after_the_pipeline_moved_on_raises() -> None:
+    t0 = et_to_ns(DT, "09:00")
+    evs = build_stream([(0, 0, 0, 5, 0), (0, 1, 2, 5, 350_000)], base_tick=BASE_TICK, t0=t0)
+    frames = list(stream_core_events(CorePipeline(CONFIG, DT, "09:00"), [evs]))
+    assert len(frames) == 4
+    with pytest.raises(StaleFrameError, match="core bin 0 was read after"):
+        frames[0].fields  # noqa: B018
+    assert frames[-1].fields.shape == (K.N_FIELDS, 128)
+
+
+def test_record_factors_use_the_first_bin_end_after_each_record() -> None:
+    engine = AbsoluteTickEngine(16, 250_000_000)
+    start, width = 1_000 * MS, 100 * MS
+    engine.defer_passive_advance(start, width)
+    ts = np.array([start - 30 * MS, start, start + 40 * MS, start + width, start + 2 * width - 1])
+    factors = engine.record_factors(ts)
+    # warmup -> end of bin 0; a record at a bin start waits one whole bin.
+    expected_dt = np.array([130 * MS, width, 60 * MS, width, 1]) / 1e9
+    assert np.array_equal(factors[:, 0], expected_dt)
+    assert np.array_equal(factors[1], engine.PF[16])  # the uniform row
+    assert factors[0, 1] == np.exp(-np.array([0.13]) / K.TAU_REST_DECAY)[0]
+
+
+def test_deferred_clock_only_moves_to_later_bin_ends_and_state_is_eager() -> None:
+    engine = AbsoluteTickEngine(16, 250_000_000)
+    engine.defer_passive_advance(1_000, 100)
+    engine.advance_time(1_200)
+    assert engine.advanced_to_ns == 1_200
+    with pytest.raises(ValueError, match="not a bin end"):
+        engine.advance_time(1_250)
+    with pytest.raises(ValueError, match="not a bin end"):
+        engine.advance_time(1_100)
+    with pytest.raises(ValueError, match="before the first bin end"):
+        engine.defer_passive_advance(1_000, 100)
+    state = engine.export_state()
+    with pytest.raises(ValueError, match="eager engine"):
+        engine.import_state(state)
+    AbsoluteTickEngine(16, 250_000_000).import_state(state)
