@@ -117,17 +117,45 @@ def test_a_frame_read_after_the_pipeline_moved_on_raises() -> None:
     assert frames[-1].fields.shape == (K.N_FIELDS, 128)
 
 
-def test_record_factors_use_the_first_bin_end_after_each_record() -> None:
+def test_record_factors_use_the_bin_end_each_record_is_processed_in() -> None:
     engine = AbsoluteTickEngine(16, 250_000_000)
     start, width = 1_000 * MS, 100 * MS
     engine.defer_passive_advance(start, width)
-    ts = np.array([start - 30 * MS, start, start + 40 * MS, start + width, start + 2 * width - 1])
-    factors = engine.record_factors(ts)
-    # warmup -> end of bin 0; a record at a bin start waits one whole bin.
-    expected_dt = np.array([130 * MS, width, 60 * MS, width, 1]) / 1e9
-    assert np.array_equal(factors[:, 0], expected_dt)
-    assert np.array_equal(factors[1], engine.PF[16])  # the uniform row
+    ts = np.array(
+        [
+            start - 30 * MS,  # warmup -> end of bin 0
+            start,  # bin 0 starts here: a whole bin
+            start + 40 * MS,
+            start + width,  # closes bin 0 -> processed in bin 1
+            start + 2 * width - 1,
+            start + 50 * MS,  # late (bin 0's time): processed in the current bin, 1
+            start + 3 * width + 5,  # closes bins 1 and 2 -> bin 3
+        ]
+    )
+    factors, bin_ends = engine.record_factors(ts, start + width)
+    assert bin_ends.tolist() == [start + k * width for k in (1, 1, 1, 2, 2, 2, 4)]
+    assert np.array_equal(factors[:, 0], (bin_ends - ts) / 1e9)
+    assert np.array_equal(factors[1], engine.PF[16])  # a whole bin: the uniform row
     assert factors[0, 1] == np.exp(-np.array([0.13]) / K.TAU_REST_DECAY)[0]
+    # Fed later in the day, the same records all join the current bin.
+    _, later = engine.record_factors(ts, start + 10 * width)
+    assert (later == start + 10 * width).all()
+
+
+def test_late_records_catch_up_like_the_eager_advance() -> None:
+    """Records older than the current bin (out of order) are processed in it; their tick's
+    next advance is that bin's end, in both forms."""
+    t0 = et_to_ns(DT, "09:00")
+    ops = build_stream(
+        [(0, 0, 0, 5, 0), (0, 1, 2, 5, 0), (0, 2, 4, 5, 0), (2, 0, 0, 0, 0), (3, 1, 5, 9, 0)],
+        base_tick=BASE_TICK,
+        t0=t0,
+    )
+    ts = [t0 + 10 * MS, t0 + 450 * MS, t0 + 120 * MS, t0 + 30 * MS, t0 + 2_000 * MS]
+    ts += [t0 + 2_500 * MS] * (ops.shape[0] - len(ts))
+    ops["ts"] = ts[: ops.shape[0]]
+    for read_every in (None, 1, 2):
+        _compare(CONFIG, DT, "09:00", [ops], read_every)
 
 
 def test_deferred_clock_only_moves_to_later_bin_ends_and_state_is_eager() -> None:

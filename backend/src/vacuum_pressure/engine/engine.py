@@ -92,7 +92,11 @@ class AbsoluteTickEngine:
         # of its last touch; row n_ticks holds the uniform one-bin factors.
         self.DA = np.zeros(K.N_DEFERRED_SCALARS, dtype=np.int64)
         self.PF = np.zeros((n_ticks + 1, K.N_FACTORS), dtype=np.float64)
-        self._no_factors = np.zeros((1, K.N_FACTORS), dtype=np.float64)
+        self.NK = np.zeros(n_ticks, dtype=np.int64)  # bin index of each tick's next advance
+        self._no_factors = (
+            np.zeros((1, K.N_FACTORS), dtype=np.float64),
+            np.zeros(1, dtype=np.int64),
+        )
         self._deferred = False
         self._clock = 0  # == DA[DA_CLOCK], kept as a Python int for the per-bin check
         self._emit_after_ns = 0
@@ -152,6 +156,11 @@ class AbsoluteTickEngine:
                 f"anchor tick {self.anchor_tick_idx}, grid ticks {lo}..{hi} "
                 f"({self.n_ticks} slots of {self.tick_int} price units); rerun without "
                 "fail_on_out_of_range to skip such prices"
+            )
+        if code == K.ERR_FACTORS:
+            raise BookIntegrityError(
+                f"record {int(self.S[K.S_ERROR_A])} of the chunk came with factors for another "
+                "bin end: pass record_factors(events['ts'], bin_end) of the bin it is fed in"
             )
         if code == K.ERR_DEPTH_UNDERFLOW:
             raise BookIntegrityError(
@@ -242,14 +251,15 @@ class AbsoluteTickEngine:
         skip_before: int,
         warm_before: int,
         bin_end: int,
-        factors: np.ndarray | None = None,
+        factors: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[int, int]:
         """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``.
 
-        With the deferred passive advance on, ``factors`` must be ``record_factors(events)``.
+        With the deferred passive advance on, ``factors`` must be
+        ``record_factors(events["ts"], bin_end)`` for this chunk.
         """
         if self.deferred:
-            if factors is None or factors.shape != (events.shape[0], K.N_FACTORS):
+            if factors is None or factors[1].shape != (events.shape[0],):
                 raise ValueError("deferred passive advance needs record_factors(events)")
         else:
             factors = self._no_factors
@@ -260,7 +270,7 @@ class AbsoluteTickEngine:
             j, c = K.run_until_bin_end(
                 events, i, chunk_stop, skip_before, warm_before, bin_end,
                 self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
-                self.DA, self.PF, factors,
+                self.DA, self.NK, self.PF, *factors,
             )  # fmt: skip
             counted += c
             self._check()
@@ -285,6 +295,7 @@ class AbsoluteTickEngine:
             if ts_ns < clock or (ts_ns - self._emit_after_ns) % self._width_ns:
                 raise ValueError(f"deferred advance to {ts_ns} ns: not a bin end after {clock}")
             self.DA[K.DA_CLOCK] = self._clock = ts_ns
+            self.DA[K.DA_CLOCK_K] = (ts_ns - self._emit_after_ns) // self._width_ns
             return
         mu, mo = K.split_active_ticks(self.TT, ts_ns, self._width_ns, self._uni, self._oth)
         if mu == 0 and mo == 0:
@@ -328,25 +339,28 @@ class AbsoluteTickEngine:
         """Deferred mode: the latest bin end the grid stands at (0 before the first)."""
         return self._clock
 
-    def record_factors(self, ts: np.ndarray) -> np.ndarray:
-        """Per record (ts in ns), the factors of the first passive advance after it:
-        dt = (first bin end after ts) - ts, then NumPy's ``np.exp`` as in ``advance_time``.
-        Shape (n, N_FACTORS), columns (dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a,
-        keep_j)."""
+    def record_factors(self, ts: np.ndarray, bin_end_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """For a chunk of records (ts in ns, file order) fed while the current bin ends at
+        ``bin_end_ns``: the bin end each record will be processed in (a record at or past the
+        bin end closes bins up to its own; warmup and late records join the current bin), and
+        the factors of the tick's first passive advance after it, for dt = that bin end - ts,
+        with NumPy's ``np.exp`` as in ``advance_time``. Returns (factors (n, N_FACTORS):
+        dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j; bin ends (n,) int64)."""
         emit_after, width = self._emit_after_ns, self._width_ns
         ts = np.asarray(ts, dtype=np.int64)
-        bin_end = emit_after + width * ((np.maximum(ts, emit_after) - emit_after) // width + 1)
+        own = emit_after + width * ((np.maximum(ts, emit_after) - emit_after) // width + 1)
+        bin_end = np.maximum.accumulate(np.maximum(own, bin_end_ns))
         out = np.empty((ts.shape[0], K.N_FACTORS), dtype=np.float64)
         dt = (bin_end - ts).astype(np.float64) / 1e9
         out[:, 0] = dt
         for c, f in enumerate(_decay_factors(dt), start=1):
             out[:, c] = f
-        return out
+        return out, bin_end
 
     def materialize(self) -> None:
         """Deferred mode: apply every pending passive advance (no-op in eager mode)."""
         if self.deferred:
-            K.materialize_all(self.F, self.TT, self.DA, self.PF)
+            K.materialize_all(self.F, self.TT, self.DA, self.NK, self.PF)
 
     # -- reading -------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ same order, and no fused multiply-add is allowed (numba does not contract withou
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -99,6 +100,7 @@ ERR_NONE = 0
 ERR_OUT_OF_RANGE = 1
 ERR_DEPTH_UNDERFLOW = 2
 ERR_TABLE_FULL = 3
+ERR_FACTORS = 4  # deferred advance: a record's precomputed factors assumed another bin
 
 # Columns of the order table value array ``OV`` (shape (capacity, N_ORDER_COLS)); one slot's
 # values share a cache line.
@@ -109,7 +111,13 @@ N_ORDER_COLS = 5
 PRICE_SCALE = 1e-9  # the reference's constant for mid_price
 _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 
-_jit = numba.njit(cache=True, nogil=True)
+# ``_nrt=False``: the kernels never allocate, and without NumPy reference counting a call that
+# passes arrays costs no atomic increments/decrements. With it, they were ~40% of the book
+# kernel's time (perf: NRT_incref/NRT_decref), and the book-only loop ran 133 vs 60 ns/record.
+# (A numba target option; an unknown option would fail loudly at import, not silently.)
+_NO_NRT: dict[str, Any] = {"_nrt": False}
+_jit = numba.njit(cache=True, nogil=True, **_NO_NRT)
+_jit_inline = numba.njit(cache=True, nogil=True, inline="always", **_NO_NRT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +510,7 @@ def chain_step(rate, dt, v, a, j, av, aa, aj):
     return v2, a2, j2
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit_inline
 def recompute_forces(F, idx):
     F[PRESSURE, idx] = (
         C1_V_ADD * F[V_ADD, idx]
@@ -695,8 +703,9 @@ def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
 
 @_jit
 def run_until_bin_end(
-    EV, start, stop, skip_before, warm_before, bin_end, F, TT, TE, D, OK, OV, OU, S, CS, DA, PF, FAC
-):
+    EV, start, stop, skip_before, warm_before, bin_end,
+    F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
+):  # fmt: skip
     """Process records until the first one that belongs to a later bin.
 
     Records with ts < ``skip_before`` are dropped (they precede the warmup), records with
@@ -705,10 +714,11 @@ def run_until_bin_end(
     processed). With ``CS[CS_CORE]`` set, every record first goes through the core path's
     anchoring rules, before the bin decision as in the reference (re-checking the stopping
     record on the next call is a no-op). With the deferred passive advance on, ``FAC[i]`` holds
-    record i's first-step decay factors (``AbsoluteTickEngine.record_factors``). Returns (next
-    index, records counted in the bin).
+    record i's first-step decay factors for ``dt = FBE[i] - ts`` (``record_factors``), where
+    ``FBE[i]`` must be ``bin_end``. Returns (next index, records counted in the bin).
     """
     deferred = DA[DA_ON] != 0
+    bin_k = (bin_end - DA[DA_EMIT_AFTER]) // DA[DA_WIDTH] if deferred else 0
     core = CS[CS_CORE] != 0
     i = start
     counted = 0
@@ -722,12 +732,16 @@ def run_until_bin_end(
             _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
         if ts >= warm_before and ts >= bin_end:
             break
+        if deferred and FBE[i] != bin_end:
+            S[S_ERROR] = ERR_FACTORS
+            S[S_ERROR_A] = i
+            break
         eid, t0, a0, p0, f0, t1, a1 = book_event(
             F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags
         )
         if deferred:
-            _touch_deferred(F, TT, TE, D, DA, PF, FAC, i, t0, a0, p0, f0, ts, eid)
-            _touch_deferred(F, TT, TE, D, DA, PF, FAC, i, t1, a1, 0.0, 0.0, ts, eid)
+            _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
+            _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t1, a1, 0.0, 0.0, ts, eid)
         else:
             touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
             touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
@@ -761,7 +775,7 @@ def split_active_ticks(TT, ts, width, uni, oth):
     return mu, mo
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit_inline
 def _advance_tick(F, i, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
     """One zero-input passive advance of tick i (SPEC 5, 11.5)."""
     _advance_tick_steps(F, i, 1, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j)
@@ -795,48 +809,44 @@ def passive_advance(
 # The eager advance visits every active tick at every bin end. Deferred, the bin end only moves
 # a clock; a tick catches up on the advances it missed, one by one with the very same
 # operations and factors, when an event touches it or the grid is read (``materialize_all``).
-# Its first missed advance has dt = (first bin end after its last touch) - (that touch): the
+# Its first missed advance is at the end of the bin its last touch was processed in (index
+# ``NK[i]``: bin k ends at emit_after + k * width), with dt = that bin end - the touch; the
 # factors for it are NumPy's, computed per record before the kernel runs and kept per tick in
-# ``PF``; every later one is exactly one bin width and uses ``PF[n_ticks]``, the uniform row.
+# ``PF``. Every later one is exactly one bin width and uses ``PF[n_ticks]``, the uniform row.
+# (A late record, older than the current bin, is processed in the current bin: the eager
+# advance then also takes dt = current bin end - its ts.)
 
 # Slots of the deferred-advance scalar vector ``DA``.
 DA_ON = 0  # 1: deferred mode
 DA_CLOCK = 1  # the latest bin end the grid has been advanced to (0: none yet)
 DA_EMIT_AFTER = 2  # start of bin 0 (ns); bin ends are emit_after + k * width, k >= 1
 DA_WIDTH = 3  # bin width (ns)
-N_DEFERRED_SCALARS = 4
+DA_CLOCK_K = 4  # index of the bin ending at DA_CLOCK
+N_DEFERRED_SCALARS = 5
 N_FACTORS = 7  # dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def first_bin_end_after(t, emit_after, width):
-    """The first bin end strictly after time ``t`` (warmup times: the end of bin 0)."""
-    if t < emit_after:
-        return emit_after + width
-    return emit_after + width * ((t - emit_after) // width + 1)
-
-
 @_jit
-def catch_up_tick(F, TT, DA, PF, i):
-    """Apply to tick i every passive advance it missed up to ``DA[DA_CLOCK]``."""
-    t = TT[i]
-    clock = DA[DA_CLOCK]
-    if t <= 0 or t >= clock:
+def catch_up_tick(F, TT, DA, NK, PF, i):
+    """Apply to tick i every passive advance it missed, up to the bin ``DA[DA_CLOCK_K]``."""
+    k = NK[i]
+    clock_k = DA[DA_CLOCK_K]
+    if TT[i] <= 0 or k <= 0 or k > clock_k:
         return
     width = DA[DA_WIDTH]
     u = PF.shape[0] - 1
-    b = first_bin_end_after(t, DA[DA_EMIT_AFTER], width)
-    r = u if b - t == width else i
+    r = u if DA[DA_EMIT_AFTER] + k * width - TT[i] == width else i
     _advance_tick(F, i, PF[r, 0], PF[r, 1], PF[r, 2], PF[r, 3], PF[r, 4], PF[r, 5], PF[r, 6])
-    steps = (clock - b) // width
+    steps = clock_k - k
     if steps > 0:
         _advance_tick_steps(
             F, i, steps, PF[u, 0], PF[u, 1], PF[u, 2], PF[u, 3], PF[u, 4], PF[u, 5], PF[u, 6]
         )
-    TT[i] = clock
+    TT[i] = DA[DA_CLOCK]
+    NK[i] = clock_k + 1
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit_inline
 def _chain_steps(v0, a0, j0, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j):
     """``steps`` zero-input advances of one v/a/j chain, exactly as ``_advance_tick`` does them
     one at a time (raw values feed the next term, stored values are sanitised)."""
@@ -850,7 +860,7 @@ def _chain_steps(v0, a0, j0, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
     return v0, a0, j0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit_inline
 def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
     """``steps`` zero-input advances of tick i with the same factors, in registers: the masses
     and each chain evolve independently, and pressure/vacuum depend only on the final values.
@@ -887,22 +897,24 @@ def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, ke
 
 
 @_jit
-def materialize_all(F, TT, DA, PF):
+def materialize_all(F, TT, DA, NK, PF):
     """Bring every tick up to ``DA[DA_CLOCK]`` (the grid as the eager advance leaves it)."""
-    clock = DA[DA_CLOCK]
+    clock_k = DA[DA_CLOCK_K]
     for i in range(TT.size):
-        t = TT[i]
-        if t > 0 and t < clock:  # the call is not free: test here (8,192 ticks, few pending)
-            catch_up_tick(F, TT, DA, PF, i)
+        k = NK[i]
+        if 0 < k <= clock_k and TT[i] > 0:  # the call is not free: test here (few are pending)
+            catch_up_tick(F, TT, DA, NK, PF, i)
 
 
 @_jit
-def _touch_deferred(F, TT, TE, D, DA, PF, FAC, r, idx, add_d, pull_d, fill_d, ts, eid):
-    """``touch`` after catching up; the tick keeps record r's first-step factors."""
+def _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, ts, eid):
+    """``touch`` after catching up; the tick's next advance is the end of bin ``bin_k``, with
+    record r's factors."""
     if idx < 0 or idx >= TT.size:
         return
-    catch_up_tick(F, TT, DA, PF, idx)
+    catch_up_tick(F, TT, DA, NK, PF, idx)
     touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid)
+    NK[idx] = bin_k
     for c in range(N_FACTORS):
         PF[idx, c] = FAC[r, c]
 

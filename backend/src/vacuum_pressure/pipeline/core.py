@@ -59,7 +59,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             return
         engine = self.engine
         ts = events["ts"]
-        factors = engine.record_factors(ts) if engine.deferred else None
+        factors = engine.record_factors(ts, self.bin_end_ns) if engine.deferred else None
         i = 0
         while True:
             i, counted = engine.run_until(
