@@ -27,6 +27,7 @@ from ..events import (
     SIDE_ASK,
     SIDE_BID,
 )
+from .simd import chain4_steps
 
 # ---------------------------------------------------------------------------------------------
 # Constants (SPEC 5)
@@ -847,20 +848,6 @@ def catch_up_tick(F, TT, DA, NK, PF, i):
 
 
 @_jit_inline
-def _chain_step(v0, a0, j0, d, alpha_a, alpha_j, keep_v, keep_a, keep_j):
-    """One zero-input advance of one v/a/j chain (raw values feed the next term, the returned
-    values are sanitised)."""
-    v1 = keep_v * v0
-    a1 = alpha_a * ((v1 - v0) / d) + keep_a * a0
-    j1 = alpha_j * ((a1 - a0) / d) + keep_j * j0
-    return (
-        v1 if math.isfinite(v1) else 0.0,
-        a1 if math.isfinite(a1) else 0.0,
-        j1 if math.isfinite(j1) else 0.0,
-    )
-
-
-@_jit_inline
 def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j):
     """``steps`` zero-input advances of tick i with the same factors, in registers: the masses
     and each chain evolve independently, and pressure/vacuum depend only on the final values.
@@ -884,21 +871,18 @@ def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, ke
         for row in range(A_ADD, J_REST + 1):
             F[row, i] = 0.0
     else:
-        # The four chains (add, pull, fill, rest_depth) step side by side: independent, so
-        # their divisions overlap (1.4x faster than one chain after the other).
-        va, aa, ja = F[V_ADD, i], F[A_ADD, i], F[J_ADD, i]
-        vp, ap, jp = F[V_PULL, i], F[A_PULL, i], F[J_PULL, i]
-        vf, af, jf = F[V_FILL, i], F[A_FILL, i], F[J_FILL, i]
-        vr, ar, jr = F[V_REST, i], F[A_REST, i], F[J_REST, i]
-        for _ in range(steps):
-            va, aa, ja = _chain_step(va, aa, ja, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
-            vp, ap, jp = _chain_step(vp, ap, jp, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
-            vf, af, jf = _chain_step(vf, af, jf, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
-            vr, ar, jr = _chain_step(vr, ar, jr, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
-        F[V_ADD, i], F[A_ADD, i], F[J_ADD, i] = va, aa, ja
-        F[V_PULL, i], F[A_PULL, i], F[J_PULL, i] = vp, ap, jp
-        F[V_FILL, i], F[A_FILL, i], F[J_FILL, i] = vf, af, jf
-        F[V_REST, i], F[A_REST, i], F[J_REST, i] = vr, ar, jr
+        # The four chains (add, pull, fill, rest_depth) step as one 4-lane vector, with the
+        # operations of ``_chain_step`` lane by lane (``simd.chain4_steps``; 4 vs 18 ns).
+        out = chain4_steps(
+            (F[V_ADD, i], F[V_PULL, i], F[V_FILL, i], F[V_REST, i]),
+            (F[A_ADD, i], F[A_PULL, i], F[A_FILL, i], F[A_REST, i]),
+            (F[J_ADD, i], F[J_PULL, i], F[J_FILL, i], F[J_REST, i]),
+            steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j,
+        )  # fmt: skip
+        for c in range(4):
+            F[V_ADD + c, i] = out[c]
+            F[A_ADD + c, i] = out[4 + c]
+            F[J_ADD + c, i] = out[8 + c]
     recompute_forces(F, i)
     if not math.isfinite(F[PRESSURE, i]):
         F[PRESSURE, i] = 0.0

@@ -1,0 +1,119 @@
+"""The passive advance's four v/a/j chains as one 4-lane vector (LLVM IR through numba).
+
+A tick's four chains (add, pull, fill, rest_depth) take the same zero-input step with the same
+factors (SPEC 5, 11.5), so they fit one ``<4 x double>``: one vector division does the work of
+four scalar ones. numba does not vectorise them by itself (the chains live in four rows of the
+field array), hence this intrinsic.
+
+Every lane performs the scalar operations of SPEC 11.5 (``v' = keep_v*v``,
+``a' = alpha_a*((v'-v)/dt) + keep_a*a``, ``j' = alpha_j*((a'-a)/dt) + keep_j*j``, each
+sanitised: non-finite -> 0, the raw ``v'``/``a'`` feeding the next term) in the same order, with no
+fast-math flags, so no contraction to fused multiply-add and no reassociation: IEEE vector
+``fmul``/``fsub``/``fdiv``/``fadd`` round each lane exactly like the scalar instructions, and
+the result is bit-identical (tested against a scalar reference, non-finite and signed-zero
+inputs included). ``isfinite(x)`` is evaluated as ``x - x == 0`` (false for inf and NaN only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+_LANES = 4
+_F64 = ir.DoubleType()
+_VEC = ir.VectorType(_F64, _LANES)
+
+
+def _pack(builder: ir.IRBuilder, values: list[Any]) -> Any:
+    vec = ir.Constant(_VEC, ir.Undefined)
+    for lane, value in enumerate(values):
+        vec = builder.insert_element(vec, value, ir.Constant(ir.IntType(32), lane))
+    return vec
+
+
+def _splat(builder: ir.IRBuilder, value: Any) -> Any:
+    return _pack(builder, [value] * _LANES)
+
+
+def _finite_or_zero(builder: ir.IRBuilder, x: Any) -> Any:
+    zero = ir.Constant(_VEC, [0.0] * _LANES)
+    finite = builder.fcmp_ordered("==", builder.fsub(x, x), zero)
+    return builder.select(finite, x, zero)
+
+
+def _chain4_steps(
+    typingctx: Any,
+    v: Any,
+    a: Any,
+    j: Any,
+    steps: Any,
+    d: Any,
+    alpha_a: Any,
+    alpha_j: Any,
+    keep_v: Any,
+    keep_a: Any,
+    keep_j: Any,
+) -> Any:
+    """``steps`` (>= 0) zero-input advances of four chains at once.
+
+    ``v``, ``a``, ``j`` are 4-tuples of float64 (one lane per chain); returns the three
+    advanced 4-tuples as one flat 12-tuple ``(v0..v3, a0..a3, j0..j3)``.
+    """
+    quad = types.UniTuple(types.float64, _LANES)
+    sig = types.UniTuple(types.float64, 3 * _LANES)(
+        quad, quad, quad, types.intp, *([types.float64] * 6)
+    )
+
+    def codegen(context: Any, builder: ir.IRBuilder, signature: Any, args: Any) -> Any:
+        tv, ta, tj, n, d_, aa, aj, kv, ka, kj = args
+        start = [
+            _pack(builder, [builder.extract_value(t, lane) for lane in range(_LANES)])
+            for t in (tv, ta, tj)
+        ]
+        dd, vaa, vaj, vkv, vka, vkj = (_splat(builder, x) for x in (d_, aa, aj, kv, ka, kj))
+        entry = builder.block
+        head = builder.append_basic_block("chain4.head")
+        body = builder.append_basic_block("chain4.body")
+        done = builder.append_basic_block("chain4.done")
+        builder.branch(head)
+
+        builder.position_at_end(head)
+        count = builder.phi(n.type)
+        pv, pa, pj = builder.phi(_VEC), builder.phi(_VEC), builder.phi(_VEC)
+        count.add_incoming(ir.Constant(n.type, 0), entry)
+        for phi, value in zip((pv, pa, pj), start, strict=True):
+            phi.add_incoming(value, entry)
+        builder.cbranch(builder.icmp_signed("<", count, n), body, done)
+
+        builder.position_at_end(body)
+        v1 = builder.fmul(vkv, pv)
+        a1 = builder.fadd(
+            builder.fmul(vaa, builder.fdiv(builder.fsub(v1, pv), dd)), builder.fmul(vka, pa)
+        )
+        j1 = builder.fadd(
+            builder.fmul(vaj, builder.fdiv(builder.fsub(a1, pa), dd)), builder.fmul(vkj, pj)
+        )
+        nv, na, nj = (_finite_or_zero(builder, x) for x in (v1, a1, j1))
+        count.add_incoming(builder.add(count, ir.Constant(n.type, 1)), body)
+        pv.add_incoming(nv, body)
+        pa.add_incoming(na, body)
+        pj.add_incoming(nj, body)
+        builder.branch(head)
+
+        builder.position_at_end(done)
+        lanes = [
+            builder.extract_element(vec, ir.Constant(ir.IntType(32), lane))
+            for vec in (pv, pa, pj)
+            for lane in range(_LANES)
+        ]
+        return context.make_tuple(builder, signature.return_type, lanes)
+
+    return sig, codegen
+
+
+chain4_steps: Any = intrinsic(_chain4_steps)
+"""``chain4_steps(v, a, j, steps, dt, alpha_a, alpha_j, keep_v, keep_a, keep_j)`` inside numba
+kernels: see ``_chain4_steps``."""
