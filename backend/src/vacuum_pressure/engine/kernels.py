@@ -27,7 +27,7 @@ from ..events import (
     SIDE_ASK,
     SIDE_BID,
 )
-from .simd import chain4_steps
+from .simd import chain4_steps, chain4_steps_unchecked
 
 # ---------------------------------------------------------------------------------------------
 # Constants (SPEC 5)
@@ -872,13 +872,15 @@ def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, ke
             F[row, i] = 0.0
     else:
         # The four chains (add, pull, fill, rest_depth) step as one 4-lane vector, with the
-        # operations of ``_chain_step`` lane by lane (``simd.chain4_steps``; 4 vs 18 ns).
-        out = chain4_steps(
-            (F[V_ADD, i], F[V_PULL, i], F[V_FILL, i], F[V_REST, i]),
-            (F[A_ADD, i], F[A_PULL, i], F[A_FILL, i], F[A_REST, i]),
-            (F[J_ADD, i], F[J_PULL, i], F[J_FILL, i], F[J_REST, i]),
-            steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j,
-        )  # fmt: skip
+        # scalar operations lane by lane (``simd``; 2.6 ns per step instead of 18).
+        v = (F[V_ADD, i], F[V_PULL, i], F[V_FILL, i], F[V_REST, i])
+        a = (F[A_ADD, i], F[A_PULL, i], F[A_FILL, i], F[A_REST, i])
+        j = (F[J_ADD, i], F[J_PULL, i], F[J_FILL, i], F[J_REST, i])
+        out = chain4_steps_unchecked(v, a, j, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+        for c in range(12):
+            if not math.isfinite(out[c]):  # rare: redo with the per-step sanitising
+                out = chain4_steps(v, a, j, steps, d, alpha_a, alpha_j, keep_v, keep_a, keep_j)
+                break
         for c in range(4):
             F[V_ADD + c, i] = out[c]
             F[A_ADD + c, i] = out[4 + c]

@@ -16,7 +16,7 @@ from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine, BookTop
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
-from .frames import CoreBin
+from .frames import CoreBin, StaleFrameError
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
@@ -46,6 +46,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         self._init_clock(dt, start_time, config.cell_width_ns)
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
         self._top: BookTop | None = None
+        self._event_id = 0
+        self._anchor = -1
         if defer_passive_advance:
             self.engine.defer_passive_advance(self.emit_after_ns, config.cell_width_ns)
 
@@ -58,10 +60,15 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         if n == 0:
             return
         engine = self.engine
+        deferred = engine.deferred
         ts = events["ts"]
-        factors = engine.record_factors(ts, self.bin_end_ns) if engine.deferred else None
+        factors = engine.record_factors(ts, self.bin_end_ns) if deferred else None
+        width = self.width_ns
         i = 0
         while True:
+            if deferred:
+                # Records of this bin see every earlier bin end (bins only move the clock).
+                engine.advance_time(self.bin_end_ns - width)
             i, counted = engine.run_until(
                 events,
                 i,
@@ -83,11 +90,29 @@ class CorePipeline(BinnedPipeline[CoreBin]):
 
     def _emit(self) -> CoreBin:
         engine = self.engine
-        engine.advance_time(self.bin_end_ns)
+        if not engine.deferred:
+            engine.advance_time(self.bin_end_ns)
         top = self._top
-        if top is None:
-            top = self._top = engine.top()  # shared by a run of empty bins
-        return CoreBin(self._close_bin(top, top.spot_ref_price_int, top.mid_price), engine)
+        if top is None:  # once per run of bins between two kernel calls
+            top = self._top = engine.top()
+            self._event_id = engine.event_count
+            self._anchor = engine.anchor_tick_idx
+        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price, self._event_id)
+        return CoreBin(header, self._anchor, self)
+
+    def frame_arrays(self, frame: CoreBin) -> tuple[np.ndarray, np.ndarray]:
+        """The grid of ``frame`` (fields, last_event_id) while it is the current bin."""
+        if self.bin_seq != frame.header.bin_seq + 1:
+            raise StaleFrameError(
+                f"core bin {frame.header.bin_seq} was read after the pipeline moved on; "
+                "copy its arrays while it is the current bin"
+            )
+        engine = self.engine
+        if engine.deferred:
+            if engine.advanced_to_ns < frame.header.bin_end_ns:
+                engine.advance_time(frame.header.bin_end_ns)
+            engine.materialize()
+        return engine.F, engine.TE
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:

@@ -10,7 +10,7 @@ import numpy as np
 from ..engine.kernels import FIELD_NAMES
 
 if TYPE_CHECKING:
-    from ..engine import AbsoluteTickEngine
+    from .core import CorePipeline
 
 WIRE_FLOAT_FIELDS = (*FIELD_NAMES[16:18], *FIELD_NAMES[:16])
 """Per-cell float columns in wire order (SPEC 8), after ``k``."""
@@ -132,14 +132,20 @@ class CoreBin:
     absolute tick ``tick_abs_start + i``.
     """
 
-    __slots__ = ("_engine", "anchor_tick_idx", "header", "n_rows", "tick_int")
+    __slots__ = ("_pipeline", "anchor_tick_idx", "header")
 
-    def __init__(self, header: BinHeader, engine: AbsoluteTickEngine) -> None:
+    def __init__(self, header: BinHeader, anchor_tick_idx: int, pipeline: CorePipeline) -> None:
         self.header = header
-        self.anchor_tick_idx = engine.anchor_tick_idx
-        self.tick_int = engine.tick_int
-        self.n_rows = engine.n_ticks
-        self._engine = engine
+        self.anchor_tick_idx = anchor_tick_idx
+        self._pipeline = pipeline
+
+    @property
+    def tick_int(self) -> int:
+        return self._pipeline.engine.tick_int
+
+    @property
+    def n_rows(self) -> int:
+        return self._pipeline.engine.n_ticks
 
     @property
     def tick_abs_start(self) -> int:
@@ -147,26 +153,15 @@ class CoreBin:
         anchor = self.anchor_tick_idx
         return anchor - self.n_rows // 2 if anchor >= 0 else 0
 
-    def _current(self) -> AbsoluteTickEngine:
-        engine = self._engine
-        if engine.deferred and engine.advanced_to_ns != self.header.bin_end_ns:
-            raise StaleFrameError(
-                f"core bin {self.header.bin_seq} was read after the pipeline moved on; "
-                "copy its arrays while it is the current bin"
-            )
-        return engine
-
     @property
     def fields(self) -> np.ndarray:
         """(18, n_rows) per-tick floats in engine order, advanced to this bin's end."""
-        engine = self._current()
-        engine.materialize()
-        return engine.F
+        return self._pipeline.frame_arrays(self)[0]
 
     @property
     def last_event_id(self) -> np.ndarray:
         """Per tick, the event id of its last touch."""
-        return self._current().TE
+        return self._pipeline.frame_arrays(self)[1]
 
     def field(self, name: str) -> np.ndarray:
         """One engine field over the full grid, by name."""
