@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,8 +26,7 @@ _STATE_VERSION = 2
 _ROW_PAD = 40  # float64s between per-tick rows (see __init__)
 
 
-@dataclass(frozen=True)
-class BookTop:
+class BookTop(NamedTuple):
     """Top of book and spot at one instant (price_int units; 0 where absent)."""
 
     best_bid_price_int: int
@@ -278,6 +277,41 @@ class AbsoluteTickEngine:
                 return j, counted
             i = j
 
+    def reserve(self, records: int) -> None:
+        """Grow the order table so that ``records`` more adds fit (``run_bin`` does not)."""
+        self._ensure_capacity(records)
+
+    def run_bin(
+        self,
+        events: np.ndarray,
+        start: int,
+        stop: int,
+        skip_before: int,
+        warm_before: int,
+        bin_end: int,
+        factors: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[int, int, int, int, bool, int, int]:
+        """The core path's lean ``run_until`` (deferred mode, after ``reserve(stop - start)``):
+        one kernel call that also returns (best bid, best ask, book_valid, event count, anchor)
+        after it: (next index, counted, best bid, best ask, book_valid, event count, anchor)."""
+        i, counted, err, oor, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
+            events, start, stop, skip_before, warm_before, bin_end,
+            self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
+            self.DA, self.NK, self.PF, *factors,
+        )  # fmt: skip
+        if err or oor != self._oor_logged:
+            self._check()
+        return i, counted, bb, ba, bool(valid), n_events, anchor
+
+    def spot_and_mid(self, bb: int, ba: int) -> tuple[int, float]:
+        """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides."""
+        if bb > 0 and ba > 0:
+            return (
+                math.floor((bb + ba) / 2.0 / self.tick_int + 0.5) * self.tick_int,
+                (bb + ba) * 0.5 * K.PRICE_SCALE,
+            )
+        return 0, 0.0
+
     def advance_time(self, ts_ns: int) -> None:
         """Passive time advance of every active tick to ``ts_ns`` (SPEC 5, 11.5).
 
@@ -397,12 +431,10 @@ class AbsoluteTickEngine:
 
     def top(self) -> BookTop:
         """Best bid/ask, spot (tick-rounded mid, half up) and mid in dollars (SPEC 4)."""
-        bb, ba = int(self.S[K.S_BB]), int(self.S[K.S_BA])
-        spot, mid = 0, 0.0
-        if bb > 0 and ba > 0:
-            spot = math.floor((bb + ba) / 2.0 / self.tick_int + 0.5) * self.tick_int
-            mid = (bb + ba) * 0.5 * K.PRICE_SCALE
-        return BookTop(bb, ba, spot, mid, self.book_valid)
+        scalars = self.S.tolist()
+        bb, ba = scalars[K.S_BB], scalars[K.S_BA]
+        spot, mid = self.spot_and_mid(bb, ba)
+        return BookTop(bb, ba, spot, mid, bool(scalars[K.S_BOOK_VALID]))
 
     def price_to_idx(self, price_int: int) -> int:
         """Grid slot of a price, or -1."""

@@ -755,6 +755,24 @@ def run_until_bin_end(
     return i, counted
 
 
+@_jit
+def run_bin_with_top(
+    EV, start, stop, skip_before, warm_before, bin_end,
+    F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
+):  # fmt: skip
+    """``run_until_bin_end``, returning with it what a bin header needs, in one call:
+    (next index, counted, error code, out-of-range count, best bid, best ask, book_valid,
+    event count, anchor)."""
+    i, counted = run_until_bin_end(
+        EV, start, stop, skip_before, warm_before, bin_end,
+        F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
+    )  # fmt: skip
+    return (
+        i, counted, S[S_ERROR], S[S_OOR], S[S_BB], S[S_BA], S[S_BOOK_VALID], S[S_EVENTS],
+        S[S_ANCHOR],
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # Passive time advance (SPEC 5, 11.5): exponentials come from NumPy (as in the reference)
 # ---------------------------------------------------------------------------------------------

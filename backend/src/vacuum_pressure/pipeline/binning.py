@@ -58,9 +58,7 @@ class BinnedPipeline(Generic[FrameT]):
     def _emit(self) -> FrameT:
         raise NotImplementedError
 
-    def _close_bin(
-        self, top: BookTop, spot: int, mid: float, event_id: int | None = None
-    ) -> BinHeader:
+    def _close_bin(self, top: BookTop, spot: int, mid: float) -> BinHeader:
         """The header of the bin ending now; advances the clock to the next bin."""
         end = self.bin_end_ns
         header = BinHeader(
@@ -68,7 +66,7 @@ class BinnedPipeline(Generic[FrameT]):
             end - self.width_ns,  # bin_start_ns
             end,  # bin_end_ns
             self.bin_event_count,  # bin_event_count
-            self.engine.event_count if event_id is None else event_id,  # event_id
+            self.engine.event_count,  # event_id
             mid,  # mid_price
             spot,  # spot_ref_price_int
             top.best_bid_price_int,

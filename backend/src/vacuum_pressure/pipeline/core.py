@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..config import InstrumentConfig
-from ..engine import AbsoluteTickEngine, BookTop
+from ..engine import AbsoluteTickEngine
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
-from .frames import CoreBin, StaleFrameError
+from .frames import BinHeader, CoreBin, StaleFrameError
+
+_new_header = tuple.__new__  # BinHeader(*fields) without the named tuple's Python __new__
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
@@ -45,9 +47,6 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         )
         self._init_clock(dt, start_time, config.cell_width_ns)
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
-        self._top: BookTop | None = None
-        self._event_id = 0
-        self._anchor = -1
         if defer_passive_advance:
             self.engine.defer_passive_advance(self.emit_after_ns, config.cell_width_ns)
 
@@ -59,46 +58,48 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         n = events.shape[0]
         if n == 0:
             return
+        if not self.engine.deferred:
+            yield from self._run_bins(events, 0)
+            return
         engine = self.engine
-        deferred = engine.deferred
         ts = events["ts"]
-        factors = engine.record_factors(ts, self.bin_end_ns) if deferred else None
+        factors = engine.record_factors(ts, self.bin_end_ns)
+        engine.reserve(n)
         width = self.width_ns
+        skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
         while True:
-            if deferred:
-                # Records of this bin see every earlier bin end (bins only move the clock).
-                engine.advance_time(self.bin_end_ns - width)
-            i, counted = engine.run_until(
-                events,
-                i,
-                n,
-                skip_before=self.warmup_start_ns,
-                warm_before=self.emit_after_ns,
-                bin_end=self.bin_end_ns,
-                factors=factors,
+            # Records of this bin see every earlier bin end (bins only move the clock).
+            engine.advance_time(self.bin_end_ns - width)
+            i, counted, bb, ba, valid, event_id, anchor = engine.run_bin(
+                events, i, n, skip, warm, self.bin_end_ns, factors
             )
             self.bin_event_count += counted
-            self._top = None  # the book may have changed
             if i >= n:
                 return
             # Record i belongs to a later bin: emit this one and the empty ones before it
             # without going back to the kernel (nothing changes but the clock).
             next_ts = int(ts[i])
-            while next_ts >= self.bin_end_ns:
-                yield self._emit()
+            spot, mid = engine.spot_and_mid(bb, ba)
+            seq, end, count = self.bin_seq, self.bin_end_ns, self.bin_event_count
+            while next_ts >= end:
+                header = _new_header(
+                    BinHeader, (seq, end - width, end, count, event_id, mid, spot, bb, ba, valid)
+                )
+                seq += 1
+                end += width
+                count = 0
+                self.bin_seq, self.bin_end_ns, self.bin_event_count = seq, end, 0
+                yield CoreBin(header, anchor, self)
 
     def _emit(self) -> CoreBin:
+        """One bin from the engine as it stands (the eager form, and the final partial bin)."""
         engine = self.engine
         if not engine.deferred:
             engine.advance_time(self.bin_end_ns)
-        top = self._top
-        if top is None:  # once per run of bins between two kernel calls
-            top = self._top = engine.top()
-            self._event_id = engine.event_count
-            self._anchor = engine.anchor_tick_idx
-        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price, self._event_id)
-        return CoreBin(header, self._anchor, self)
+        top = engine.top()
+        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price)
+        return CoreBin(header, engine.anchor_tick_idx, self)
 
     def frame_arrays(self, frame: CoreBin) -> tuple[np.ndarray, np.ndarray]:
         """The grid of ``frame`` (fields, last_event_id) while it is the current bin."""
