@@ -113,6 +113,16 @@ class AbsoluteTickEngine:
         self.OU = np.zeros(capacity, dtype=np.uint8)
         self.S[K.S_MASK] = capacity - 1
         self.S[K.S_N_ORDERS] = 0
+        self._mechanics_args: tuple[np.ndarray, ...] | None = None  # the tables changed
+
+    def _kernel_state(self) -> tuple[np.ndarray, ...]:
+        """The state arrays the mechanics kernels take, in their order (cached)."""
+        if self._mechanics_args is None:
+            self._mechanics_args = (
+                self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
+                self.DA, self.NK, self.PF,
+            )  # fmt: skip
+        return self._mechanics_args
 
     def _grow_table(self) -> None:
         used = np.flatnonzero(self.OU)
@@ -268,8 +278,7 @@ class AbsoluteTickEngine:
             self._ensure_capacity(chunk_stop - i)
             j, c = K.run_until_bin_end(
                 events, i, chunk_stop, skip_before, warm_before, bin_end,
-                self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
-                self.DA, self.NK, self.PF, *factors,
+                *self._kernel_state(), *factors,
             )  # fmt: skip
             counted += c
             self._check()
@@ -296,8 +305,7 @@ class AbsoluteTickEngine:
         after it: (next index, counted, best bid, best ask, book_valid, event count, anchor)."""
         i, counted, err, oor, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
             events, start, stop, skip_before, warm_before, bin_end,
-            self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
-            self.DA, self.NK, self.PF, *factors,
+            *self._kernel_state(), *factors,
         )  # fmt: skip
         if err or oor != self._oor_logged:
             self._check()
