@@ -23,7 +23,8 @@ def _vector(states: np.ndarray, steps: int, factors: np.ndarray, out: np.ndarray
             (s[0, 0], s[1, 0], s[2, 0], s[3, 0]),
             (s[0, 1], s[1, 1], s[2, 1], s[3, 1]),
             (s[0, 2], s[1, 2], s[2, 2], s[3, 2]),
-            steps, d, aa, aj, kv, ka, kj,
+            (0.0, 0.0, 0.0, 0.0),
+            steps, d, aa, aj, kv, ka, kj, 0.5,
         )  # fmt: skip
         for c in range(4):
             out[t, c, 0] = r[c]

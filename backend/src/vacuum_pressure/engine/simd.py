@@ -50,6 +50,7 @@ def _make_chain4_steps(sanitise: bool) -> Any:
         v: Any,
         a: Any,
         j: Any,
+        m: Any,
         steps: Any,
         d: Any,
         alpha_a: Any,
@@ -57,20 +58,23 @@ def _make_chain4_steps(sanitise: bool) -> Any:
         keep_v: Any,
         keep_a: Any,
         keep_j: Any,
+        rest_decay: Any,
     ) -> Any:
         quad = types.UniTuple(types.float64, _LANES)
-        sig = types.UniTuple(types.float64, 3 * _LANES)(
-            quad, quad, quad, types.intp, *([types.float64] * 6)
+        sig = types.UniTuple(types.float64, 4 * _LANES)(
+            quad, quad, quad, quad, types.intp, *([types.float64] * 7)
         )
         return sig, _codegen
 
     def _codegen(context: Any, builder: ir.IRBuilder, signature: Any, args: Any) -> Any:
-        tv, ta, tj, n, d_, aa, aj, kv, ka, kj = args
+        tv, ta, tj, tm, n, d_, aa, aj, kv, ka, kj, rd = args
         start = [
             _pack(builder, [builder.extract_value(t, lane) for lane in range(_LANES)])
-            for t in (tv, ta, tj)
+            for t in (tv, ta, tj, tm)
         ]
-        dd, vaa, vaj, vkv, vka, vkj = (_splat(builder, x) for x in (d_, aa, aj, kv, ka, kj))
+        dd, vaa, vaj, vkv, vka, vkj, vrd = (
+            _splat(builder, x) for x in (d_, aa, aj, kv, ka, kj, rd)
+        )
         entry = builder.block
         head = builder.append_basic_block("chain4.head")
         body = builder.append_basic_block("chain4.body")
@@ -79,9 +83,9 @@ def _make_chain4_steps(sanitise: bool) -> Any:
 
         builder.position_at_end(head)
         count = builder.phi(n.type)
-        pv, pa, pj = builder.phi(_VEC), builder.phi(_VEC), builder.phi(_VEC)
+        pv, pa, pj, pm = (builder.phi(_VEC) for _ in range(4))
         count.add_incoming(ir.Constant(n.type, 0), entry)
-        for phi, value in zip((pv, pa, pj), start, strict=True):
+        for phi, value in zip((pv, pa, pj, pm), start, strict=True):
             phi.add_incoming(value, entry)
         builder.cbranch(builder.icmp_signed("<", count, n), body, done)
 
@@ -99,12 +103,13 @@ def _make_chain4_steps(sanitise: bool) -> Any:
         pv.add_incoming(v1, body)
         pa.add_incoming(a1, body)
         pj.add_incoming(j1, body)
+        pm.add_incoming(builder.fmul(pm, vrd), body)  # masses: m *= rest_decay
         builder.branch(head)
 
         builder.position_at_end(done)
         lanes = [
             builder.extract_element(vec, ir.Constant(ir.IntType(32), lane))
-            for vec in (pv, pa, pj)
+            for vec in (pv, pa, pj, pm)
             for lane in range(_LANES)
         ]
         return context.make_tuple(builder, signature.return_type, lanes)
@@ -113,10 +118,11 @@ def _make_chain4_steps(sanitise: bool) -> Any:
 
 
 chain4_steps: Any = _make_chain4_steps(sanitise=True)
-"""``chain4_steps(v, a, j, steps, dt, alpha_a, alpha_j, keep_v, keep_a, keep_j)`` inside numba
-kernels: ``steps`` (>= 0) zero-input advances of four chains at once. ``v``, ``a``, ``j`` are
-4-tuples of float64 (one lane per chain); returns the advanced values as one flat 12-tuple
-``(v0..v3, a0..a3, j0..j3)``."""
+"""``chain4_steps(v, a, j, m, steps, dt, alpha_a, alpha_j, keep_v, keep_a, keep_j, rest_decay)``
+inside numba kernels: ``steps`` (>= 0) zero-input advances of four chains at once. ``v``,
+``a``, ``j`` are 4-tuples of float64 (one lane per chain); ``m`` is a 4-tuple of masses, each
+multiplied by ``rest_decay`` per step (alongside, where the chains leave the units idle).
+Returns the advanced values as one flat 16-tuple ``(v0..v3, a0..a3, j0..j3, m0..m3)``."""
 
 chain4_steps_unchecked: Any = _make_chain4_steps(sanitise=False)
 """The same steps without the per-step "non-finite -> 0" (1.6x faster). Its result equals
