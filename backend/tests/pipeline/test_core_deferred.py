@@ -14,6 +14,7 @@ from testdata import require_shared
 from vacuum_pressure.config import build_config, load_config
 from vacuum_pressure.engine import AbsoluteTickEngine
 from vacuum_pressure.engine import kernels as K
+from vacuum_pressure.engine.engine import _decay_factors
 from vacuum_pressure.pipeline.core import CorePipeline, stream_core_events
 from vacuum_pressure.pipeline.frames import StaleFrameError
 from vacuum_pressure.source.dbn import DbnSource
@@ -134,12 +135,15 @@ def test_record_factors_use_the_bin_end_each_record_is_processed_in() -> None:
     )
     factors, bin_ends = engine.record_factors(ts, start + width)
     assert bin_ends.tolist() == [start + k * width for k in (1, 1, 1, 2, 2, 2, 4)]
-    assert np.array_equal(factors[:, 0], (bin_ends - ts) / 1e9)
-    assert np.array_equal(factors[1], engine.PF[16])  # a whole bin: the uniform row
-    assert factors[0, 1] == np.exp(-np.array([0.13]) / K.TAU_REST_DECAY)[0]
+    assert np.array_equal(factors[0], (bin_ends - ts) / 1e9)
+    assert np.array_equal(factors[:, 1], engine.PF[16])  # a whole bin: the uniform row
+    assert factors[1, 0] == np.exp(-np.array([0.13]) / K.TAU_REST_DECAY)[0]
     # Fed later in the day, the same records all join the current bin.
     _, later = engine.record_factors(ts, start + 10 * width)
     assert (later == start + 10 * width).all()
+    # Records before the first one at or after skip_before are dropped: no factors needed.
+    _, skipped = engine.record_factors(ts, start + width, skip_before=start + 30 * MS)
+    assert skipped.tolist() == [start + k * width for k in (1, 1, 1, 2, 2, 2, 4)]
 
 
 def test_late_records_catch_up_like_the_eager_advance() -> None:
@@ -173,3 +177,19 @@ def test_deferred_clock_only_moves_to_later_bin_ends_and_state_is_eager() -> Non
     with pytest.raises(ValueError, match="eager engine"):
         engine.import_state(state)
     AbsoluteTickEngine(16, 250_000_000).import_state(state)
+
+
+def test_record_factors_are_the_eager_advance_factors_bit_for_bit() -> None:
+    """The chunk-wide factors (computed in place) equal what ``advance_time`` computes for
+    the same dt with NumPy expressions, over dt from 1 ns to hours."""
+    engine = AbsoluteTickEngine(16, 250_000_000)
+    start, width = 10**18, 100 * MS
+    engine.defer_passive_advance(start, width)
+    rng = np.random.default_rng(5)
+    warmup = start - rng.integers(1, 3_600 * 10**9, 20_000)  # dt up to an hour
+    in_bins = start + rng.integers(0, 600 * 10**9, 30_000)  # dt from 1 ns to one bin
+    ts = np.sort(np.concatenate([warmup, in_bins]))
+    factors, bin_ends = engine.record_factors(ts, start + width)
+    dt = (bin_ends - ts).astype(np.float64) / 1e9
+    expected = np.array([dt, *_decay_factors(dt)])
+    assert np.array_equal(factors.view(np.int64), expected.view(np.int64))

@@ -714,7 +714,7 @@ def run_until_bin_end(
     counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
     processed). With ``CS[CS_CORE]`` set, every record first goes through the core path's
     anchoring rules, before the bin decision as in the reference (re-checking the stopping
-    record on the next call is a no-op). With the deferred passive advance on, ``FAC[i]`` holds
+    record on the next call is a no-op). With the deferred passive advance on, ``FAC[:, i]`` holds
     record i's first-step decay factors for ``dt = FBE[i] - ts`` (``record_factors``), where
     ``FBE[i]`` must be ``bin_end``. Returns (next index, records counted in the bin).
     """
@@ -935,7 +935,7 @@ def _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d,
     touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid)
     NK[idx] = bin_k
     for c in range(N_FACTORS):
-        PF[idx, c] = FAC[r, c]
+        PF[idx, c] = FAC[c, r]
 
 
 # ---------------------------------------------------------------------------------------------

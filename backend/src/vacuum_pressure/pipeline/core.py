@@ -63,7 +63,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             return
         engine = self.engine
         ts = events["ts"]
-        factors = engine.record_factors(ts, self.bin_end_ns)
+        factors = engine.record_factors(ts, self.bin_end_ns, self.warmup_start_ns)
         engine.reserve(n)
         width = self.width_ns
         skip, warm = self.warmup_start_ns, self.emit_after_ns
