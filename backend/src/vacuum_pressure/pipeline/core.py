@@ -68,9 +68,14 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         width = self.width_ns
         skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
+        clock = -1
+        top = (-1, -1)
+        spot, mid = 0, 0.0
         while True:
             # Records of this bin see every earlier bin end (bins only move the clock).
-            engine.advance_time(self.bin_end_ns - width)
+            if self.bin_end_ns - width != clock:
+                clock = self.bin_end_ns - width
+                engine.advance_time(clock)
             i, counted, bb, ba, valid, event_id, anchor = engine.run_bin(
                 events, i, n, skip, warm, self.bin_end_ns, factors
             )
@@ -80,7 +85,9 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             # Record i belongs to a later bin: emit this one and the empty ones before it
             # without going back to the kernel (nothing changes but the clock).
             next_ts = int(ts[i])
-            spot, mid = engine.spot_and_mid(bb, ba)
+            if (bb, ba) != top:
+                top = (bb, ba)
+                spot, mid = engine.spot_and_mid(bb, ba)
             seq, end, count = self.bin_seq, self.bin_end_ns, self.bin_event_count
             while next_ts >= end:
                 header = _new_header(
