@@ -116,6 +116,13 @@ def test_a_frame_read_after_the_pipeline_moved_on_raises() -> None:
     with pytest.raises(StaleFrameError, match="core bin 0 was read after"):
         frames[0].fields  # noqa: B018
     assert frames[-1].fields.shape == (K.N_FIELDS, 128)
+    # A chunk's trailing records of the next bin are processed before feed() returns: the
+    # last bin it yielded is then no longer current either.
+    pipe = CorePipeline(CONFIG, DT, "09:00")
+    last = list(pipe.feed(evs))[-1]
+    assert last.header.bin_seq == 2
+    with pytest.raises(StaleFrameError):
+        last.last_event_id  # noqa: B018
 
 
 def test_record_factors_use_the_bin_end_each_record_is_processed_in() -> None:

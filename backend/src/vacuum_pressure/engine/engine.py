@@ -265,7 +265,8 @@ class AbsoluteTickEngine:
         """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``.
 
         With the deferred passive advance on, ``factors`` must be
-        ``record_factors(events["ts"], bin_end)`` for this chunk.
+        ``record_factors(events["ts"], bin_end, skip_before)`` of this chunk, computed when it
+        was first fed.
         """
         if self.deferred:
             if factors is None or factors[1].shape != (events.shape[0],):

@@ -109,13 +109,15 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         return CoreBin(header, engine.anchor_tick_idx, self)
 
     def frame_arrays(self, frame: CoreBin) -> tuple[np.ndarray, np.ndarray]:
-        """The grid of ``frame`` (fields, last_event_id) while it is the current bin."""
-        if self.bin_seq != frame.header.bin_seq + 1:
+        """The grid of ``frame`` (fields, last_event_id) while it is the current bin: no later
+        bin emitted and no later record processed (``feed`` runs the next bin's records of a
+        chunk before it returns)."""
+        engine = self.engine
+        if self.bin_seq != frame.header.bin_seq + 1 or engine.event_count != frame.header.event_id:
             raise StaleFrameError(
                 f"core bin {frame.header.bin_seq} was read after the pipeline moved on; "
                 "copy its arrays while it is the current bin"
             )
-        engine = self.engine
         if engine.deferred:
             if engine.advanced_to_ns < frame.header.bin_end_ns:
                 engine.advance_time(frame.header.bin_end_ns)
