@@ -13,6 +13,7 @@ import pytest
 from vacuum_pressure.config import load_config
 from vacuum_pressure.source import synth_kernel as sk
 from vacuum_pressure.source import synthetic as synth
+from vacuum_pressure.source.dbn import MBO_RECORD_DTYPE
 from vacuum_pressure.timeutil import et_to_ns
 
 TICK = 250_000_000
@@ -35,7 +36,7 @@ def _reference_book_errors(rec: np.ndarray) -> tuple[list[str], int]:
     errors: list[str] = []
     checked = 0
     for i, r in enumerate(rec.tolist()):
-        # Field order of MBO_DTYPE.
+        # Field order of dbn.MBO_RECORD_DTYPE.
         _, _, _, _, _, oid, px, size, flags, _, action, side_ch, _, _, _ = r
         side = 0 if side_ch == ord("B") else 1
         if action == R:
@@ -165,7 +166,7 @@ def test_dbn_round_trip_through_databento(tmp_path: Path) -> None:
     ]
     got = store.to_ndarray()
     assert len(got) == len(expected) == summary.records
-    for name in synth.MBO_DTYPE.names or ():
+    for name in MBO_RECORD_DTYPE.names or ():
         want = expected[name]
         have = got[name]
         if name in ("action", "side"):

@@ -29,6 +29,7 @@ from ..config import InstrumentConfig
 from ..errors import VPError
 from ..timeutil import et_to_ns, format_et, parse_date
 from . import synth_kernel as sk
+from .dbn import MBO_RECORD_DTYPE, MBO_RTYPE
 from .resolve import future_root
 
 log = logging.getLogger(__name__)
@@ -46,30 +47,8 @@ PUBLISHER_GLBX = 1
 """Databento publisher id of GLBX.MDP3 (CME Globex MDP 3.0)."""
 
 DBN_VERSION = 3
-"""DBN version declared in the metadata; the MBO record layout is the same in versions 1-3."""
-
-MBO_DTYPE = np.dtype(
-    [
-        ("length", "u1"),  # record length in 4-byte words (14)
-        ("rtype", "u1"),  # 0xA0 = MBO
-        ("publisher_id", "<u2"),
-        ("instrument_id", "<u4"),
-        ("ts_event", "<u8"),
-        ("order_id", "<u8"),
-        ("price", "<i8"),
-        ("size", "<u4"),
-        ("flags", "u1"),
-        ("channel_id", "u1"),
-        ("action", "u1"),  # ASCII
-        ("side", "u1"),  # ASCII
-        ("ts_recv", "<u8"),
-        ("ts_in_delta", "<i4"),
-        ("sequence", "<u4"),
-    ]
-)
-"""The DBN MBO record (56 bytes), as written to the file."""
-
-RTYPE_MBO = 0xA0
+"""DBN version declared in the metadata; the MBO record layout (``dbn.MBO_RECORD_DTYPE``) is the
+same in versions 1-3."""
 
 ADD_SIZES = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 50, 100], np.int64)
 ADD_PMF = np.array(
@@ -212,7 +191,7 @@ class SynthParams:
 class SynthResult:
     """Records and move log of one simulated session (in memory)."""
 
-    records: np.ndarray  # MBO_DTYPE rows in file order
+    records: np.ndarray  # MBO_RECORD_DTYPE rows in file order
     moves: np.ndarray  # int64 rows of synth_kernel.MV_* columns (times in ns since start)
     start_ns: int  # the snapshot's R time (ns since the epoch)
     end_ns: int  # end of continuous trading (ns since the epoch)
@@ -314,9 +293,9 @@ def simulate(
         cap = int(cap * duration_s * 1e9 / max(reached_ns, 1) * 1.2) + 100_000
         log.info("synthetic record buffer too small; retrying with %d records", cap)
     ts, recv, delta, oid, px, size, flags, action, side, seq = cols
-    rec = np.empty(n, MBO_DTYPE)
-    rec["length"] = MBO_DTYPE.itemsize // 4
-    rec["rtype"] = RTYPE_MBO
+    rec = np.empty(n, MBO_RECORD_DTYPE)
+    rec["length"] = MBO_RECORD_DTYPE.itemsize // 4
+    rec["rtype"] = MBO_RTYPE
     rec["publisher_id"] = PUBLISHER_GLBX
     rec["instrument_id"] = INSTRUMENT_ID
     rec["ts_event"] = ts[:n]
