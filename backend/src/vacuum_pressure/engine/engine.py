@@ -240,6 +240,7 @@ class AbsoluteTickEngine:
                 i,
                 min(stop, i + (1 << 16)),
                 stop_ts,
+                self.F,
                 self.D,
                 self.OK,
                 self.OV,

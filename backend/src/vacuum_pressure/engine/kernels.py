@@ -408,14 +408,9 @@ def _modify_order(D, OK, OV, OU, S, s, side, price, size, oid):
         if old_idx >= 0:
             _apply_depth_delta(D, S, OV[s, O_SIDE], old_idx, -OV[s, O_QTY])
         table_delete(OK, OV, OU, S, s)
-    idx = price_to_idx(S, price)
-    if idx < 0 and S[S_ANCHOR] >= 0:
-        _note_out_of_range(S, price)
-    table_put(OK, OV, OU, S, oid, side, price, size, idx)
-    if idx >= 0:
-        _apply_depth_delta(D, S, side, idx, size)
-    elif S[S_ANCHOR] < 0:
-        _recompute_provisional_bbo(OV, OU, S)
+    idx = _add_order(D, OK, OV, OU, S, side, price, size, oid)
+    if S[S_ANCHOR] < 0:
+        _recompute_provisional_bbo(OV, OU, S)  # the pulled order may have been the best
     return idx
 
 
@@ -579,48 +574,11 @@ def sync_rest_depth(F, D, S):
 # Event application
 # ---------------------------------------------------------------------------------------------
 @_jit
-def apply_book_event(D, OK, OV, OU, S, action, side, price, size, oid, flags):
-    """Book-only processing (pre-warmup fast-forward): no mechanics, no tick state."""
-    S[S_EVENTS] += 1
-    _snapshot_lifecycle(S, action, flags)
-    if action == ACTION_CLEAR:
-        _clear_book(D, OU, S)
-    elif action == ACTION_ADD:
-        _add_order(D, OK, OV, OU, S, side, price, size, oid)
-    elif action == ACTION_CANCEL:
-        s = table_find(OK, OU, S, oid)
-        if s >= 0:
-            _cancel_order(D, OK, OV, OU, S, s, size)
-        else:
-            S[S_UNKNOWN] += 1
-    elif action == ACTION_MODIFY:
-        s = table_find(OK, OU, S, oid)
-        if s < 0:
-            S[S_UNKNOWN] += 1
-        _modify_order(D, OK, OV, OU, S, s, side, price, size, oid)
-    elif action == ACTION_FILL:
-        s = table_find(OK, OU, S, oid)
-        if s >= 0:
-            _fill_order(D, OK, OV, OU, S, s, size)
-        else:
-            S[S_UNKNOWN] += 1
-    _try_set_anchor(D, OV, OU, S)
-
-
-@_jit
-def apply_event(F, TT, TE, D, OK, OV, OU, S, ts, action, side, price, size, oid, flags):
-    """Full processing of one record: book, anchor, then mechanics at the touched ticks."""
-    eid, t0, a0, p0, f0, t1, a1 = book_event(
-        F, D, OK, OV, OU, S, action, side, price, size, oid, flags
-    )
-    touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
-    touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
-
-
-@_jit
-def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags):
+def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks):
     """One record's book change and anchoring; returns its event id and the ticks it touches,
-    ``(eid, t0, add0, pull0, fill0, t1, add1)`` (-1: no tick), for ``touch``."""
+    ``(eid, t0, add0, pull0, fill0, t1, add1)`` (-1: no tick), for ``touch``. With ``ticks``
+    false (the pre-warmup book, SPEC 11.1) no per-tick state is written: a completed snapshot
+    or a new anchor does not sync ``rest_depth``."""
     S[S_EVENTS] += 1
     eid = S[S_EVENTS]
     completed = _snapshot_lifecycle(S, action, flags)
@@ -682,20 +640,22 @@ def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags):
     anchor_was_unset = S[S_ANCHOR] < 0
     _try_set_anchor(D, OV, OU, S)
     just_set = anchor_was_unset and S[S_ANCHOR] >= 0
-    if (completed or just_set) and S[S_ANCHOR] >= 0:
+    if ticks and (completed or just_set) and S[S_ANCHOR] >= 0:
         sync_rest_depth(F, D, S)
     return eid, t0, a0, p0, f0, t1, a1
 
 
 @_jit
-def run_book_only(EV, start, stop, stop_ts, D, OK, OV, OU, S):
+def run_book_only(EV, start, stop, stop_ts, F, D, OK, OV, OU, S):
     """Book-only records from ``start`` until the first with ts >= stop_ts; returns that index."""
     i = start
     while i < stop:
         e = EV[i]
         if e.ts >= stop_ts:
             break
-        apply_book_event(D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags)
+        book_event(
+            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, False
+        )
         i += 1
         if S[S_ERROR] != ERR_NONE:
             break
@@ -738,7 +698,7 @@ def run_until_bin_end(
             S[S_ERROR_A] = i
             break
         eid, t0, a0, p0, f0, t1, a1 = book_event(
-            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags
+            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, True
         )
         if deferred:
             _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
