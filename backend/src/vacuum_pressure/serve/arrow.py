@@ -117,9 +117,3 @@ def warm_up(schema: pa.Schema) -> None:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_batch(batch)
-
-
-def grid_ipc(frame: ServeBin, schema: pa.Schema) -> bytes:
-    """One self-contained Arrow IPC stream of ``frame`` (see GridEncoder; prefer one encoder
-    per stream, which serialises the schema once)."""
-    return GridEncoder(schema).encode(frame)
