@@ -373,11 +373,6 @@ class CheckpointStore:
         with self._lock:
             return sorted(self._index)
 
-    def has(self, bin_start_ns: int) -> bool:
-        """Whether a checkpoint resuming at ``bin_start_ns`` exists."""
-        with self._lock:
-            return bin_start_ns in self._index
-
     def save(self, bin_seq: int, bin_start_ns: int, position: int, state: dict[str, Any]) -> Path:
         """Persist a pipeline state that resumes at ``bin_seq`` / ``bin_start_ns``."""
         path = self.folder / f"bin_{bin_seq:09d}_{bin_start_ns}.npz"
