@@ -33,6 +33,11 @@ def test_latency_stats_percentiles_and_session_filter(tmp_path: Path) -> None:
     stats, n = latency_stats(path)
     assert n == 102
     assert stats["queue_block_us"][2] == 1e6
+    # A reused --url file: only what was appended after the first 100 records counts.
+    head = sum(len(line) for line in path.read_bytes().splitlines(keepends=True)[:100])
+    stats, n = latency_stats(path, skip_bytes=head)
+    assert n == 2
+    assert stats["queue_block_us"] == (500_050.0, 990_001.0, 1e6)
 
 
 def test_peak_rss_of_this_process_and_of_a_missing_one() -> None:

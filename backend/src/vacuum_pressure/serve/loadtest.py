@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -36,13 +35,13 @@ import numpy as np
 import websockets
 
 from ..errors import VPError
+from .app import STREAM_PATH
 
 logger = logging.getLogger(__name__)
 
 MAX_CLIENTS = 16
 MAX_BINS = 100_000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-STREAM_PATH = "/v1/vacuum-pressure/stream"
 RUN_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "run_vacuum_pressure.py"
 
 LATENCY_FIELDS = (
@@ -148,13 +147,17 @@ async def run_clients(
 
 
 def latency_stats(
-    path: Path, sessions: set[int] | None = None
+    path: Path, sessions: set[int] | None = None, skip_bytes: int = 0
 ) -> tuple[dict[str, tuple[float, float, float]], int]:
-    """(field -> (p50, p99, max) us, record count) of a ``--perf-latency-jsonl`` file."""
+    """(field -> (p50, p99, max) us, record count) of a ``--perf-latency-jsonl`` file, over the
+    records after its first ``skip_bytes`` bytes (those a reused ``--url`` server appended)."""
     values: dict[str, list[float]] = {name: [] for name in LATENCY_FIELDS}
     count = 0
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        with open(path, "rb") as fh:
+            fh.seek(skip_bytes)
+            text = fh.read().decode("utf-8")
+        for line in text.splitlines():
             rec = json.loads(line)
             if sessions is not None and rec.get("session") not in sessions:
                 continue
@@ -319,7 +322,7 @@ def run(args: argparse.Namespace) -> LoadReport:
             rss = peak_rss_mb(pid) if pid is not None else None
             if args.url is None:
                 stack.close()  # stop the server: its telemetry file is complete
-            latency, n_records = _stats_after(jsonl, skip)
+            latency, n_records = latency_stats(jsonl, skip_bytes=skip)
             if args.save_jsonl is not None and jsonl.is_file():
                 with open(jsonl, "rb") as src, open(args.save_jsonl, "wb") as dst:
                     src.seek(skip)
@@ -340,22 +343,6 @@ def run(args: argparse.Namespace) -> LoadReport:
         peak_rss_mb=rss,
         wall_s=wall,
     )
-
-
-def _stats_after(path: Path, skip_bytes: int) -> tuple[dict[str, tuple[float, float, float]], int]:
-    """latency_stats over the records appended after ``skip_bytes`` (a reused --url file)."""
-    if skip_bytes and path.is_file():
-        with open(path, "rb") as fh:
-            fh.seek(skip_bytes)
-            tail = fh.read()
-        fd, name = tempfile.mkstemp(suffix=".jsonl")
-        with os.fdopen(fd, "wb") as out:
-            out.write(tail)
-        try:
-            return latency_stats(Path(name))
-        finally:
-            os.unlink(name)
-    return latency_stats(path)
 
 
 def format_report(report: LoadReport) -> str:
