@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vacuum_pressure.config import load_config
+from vacuum_pressure.events import F_LAST, F_SNAPSHOT, UNDEF_PRICE
 from vacuum_pressure.source import synth_kernel as sk
 from vacuum_pressure.source import synthetic as synth
 from vacuum_pressure.source.dbn import MBO_RECORD_DTYPE
@@ -71,7 +72,7 @@ def _reference_book_errors(rec: np.ndarray) -> tuple[list[str], int]:
             touch = ask if side == 0 else bid  # a buyer ('B') trades at the best ask
             if px != touch:
                 errors.append(f"{i}: trade at {px}, touch {touch}")
-        if flags & sk.FLAG_LAST:
+        if flags & F_LAST:
             checked += 1
             bid = max(depth[0]) if depth[0] else None
             ask = min(depth[1]) if depth[1] else None
@@ -113,14 +114,14 @@ def test_snapshot_and_event_structure() -> None:
     # R first: SNAPSHOT|BAD_TS_RECV, side N, undefined price.
     r0 = rec[0]
     assert (r0["action"], r0["side"], r0["flags"]) == (R, ord("N"), 40)
-    assert r0["price"] == sk.UNDEF_PRICE
-    snap = (rec["flags"] & sk.FLAG_SNAPSHOT) != 0
+    assert r0["price"] == UNDEF_PRICE
+    snap = (rec["flags"] & F_SNAPSHOT) != 0
     n_snap = int(snap.sum())
     assert snap[:n_snap].all() and not snap[n_snap:].any()
     assert (rec["action"][1:n_snap] == A).all()
     assert (rec["ts_recv"][:n_snap] == start).all()
     assert (rec["ts_event"][1:n_snap] < start).all()
-    assert rec["flags"][n_snap - 1] == 40 | sk.FLAG_LAST
+    assert rec["flags"][n_snap - 1] == 40 | F_LAST
     assert (rec["flags"][1 : n_snap - 1] == 40).all()
     # Hundreds of levels a side, tens of thousands of orders, a few far stubs.
     snap_rec = rec[1:n_snap]
@@ -148,7 +149,7 @@ def test_snapshot_and_event_structure() -> None:
         assert n_fill >= 1
         tail = live[j : j + n_fill]
         assert set(tail["action"].tolist()) <= {C, M}
-        assert tail["flags"][-1] & sk.FLAG_LAST and not (tail["flags"][:-1] & sk.FLAG_LAST).any()
+        assert tail["flags"][-1] & F_LAST and not (tail["flags"][:-1] & F_LAST).any()
         assert live["size"][i] == live["size"][i + 1 : j].sum()
 
 
@@ -177,7 +178,7 @@ def test_dbn_round_trip_through_databento(tmp_path: Path) -> None:
 
 def test_statistics_in_realistic_ranges() -> None:
     rec = _sim("08:00", "08:03").records
-    live = rec[(rec["flags"] & sk.FLAG_SNAPSHOT) == 0]
+    live = rec[(rec["flags"] & F_SNAPSHOT) == 0]
     share = {ch: float(np.mean(live["action"] == ord(ch))) for ch in "ACMFT"}
     # The real CME file (ESH4): A 0.34, C 0.30, M 0.20, F 0.11, T 0.05.
     assert 0.25 <= share["A"] <= 0.40
@@ -199,8 +200,8 @@ def test_statistics_in_realistic_ranges() -> None:
 def test_open_is_much_busier() -> None:
     before = _sim("09:20", "09:22").records
     after = _sim("09:30", "09:32").records
-    n_before = int(np.sum((before["flags"] & sk.FLAG_SNAPSHOT) == 0))
-    n_after = int(np.sum((after["flags"] & sk.FLAG_SNAPSHOT) == 0))
+    n_before = int(np.sum((before["flags"] & F_SNAPSHOT) == 0))
+    n_after = int(np.sum((after["flags"] & F_SNAPSHOT) == 0))
     assert n_after > 2.5 * n_before
     # 1-4 million records in the busiest hour means about 280-1,100 records/s on average; the
     # first minutes of the open run above that average.
@@ -215,7 +216,7 @@ def _precursor_flows(result: synth.SynthResult) -> tuple[float, float, float, fl
     on the side the jump sweeps; adds are on the other side within 12 ticks.
     """
     rec = result.records
-    live = rec[(rec["flags"] & sk.FLAG_SNAPSHOT) == 0]
+    live = rec[(rec["flags"] & F_SNAPSHOT) == 0]
     fill_seq = set((live["sequence"][live["action"] == F] + 1).tolist())
     is_cancel = (live["action"] == C) & ~np.isin(live["sequence"], list(fill_seq))
     ts = live["ts_event"].astype(np.int64) - result.start_ns

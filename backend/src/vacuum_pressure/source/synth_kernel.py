@@ -27,6 +27,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..events import F_BAD_TS_RECV, F_LAST, F_SNAPSHOT, UNDEF_PRICE
+
 IntLike = int | np.integer[Any]
 """Integer arguments of the helper kernels (Python ints or NumPy scalars from the arrays)."""
 
@@ -46,11 +48,6 @@ CH_CLEAR = ord("R")
 CH_BID = ord("B")
 CH_ASK = ord("A")
 CH_NONE = ord("N")
-
-FLAG_LAST = 128
-FLAG_SNAPSHOT = 32
-FLAG_BAD_TS_RECV = 8
-UNDEF_PRICE = np.iinfo(np.int64).max
 
 # Indices into the float64 parameter vector built by synthetic.SynthParams.to_vector().
 P_TICK_INT = 0
@@ -321,7 +318,7 @@ def _trade(
             q_qty[k] -= f
             size = q_qty[k]
             action = CH_MODIFY
-        flags = FLAG_LAST if i == n_fills - 1 else 0
+        flags = F_LAST if i == n_fills - 1 else 0
         n = _put(
             o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n, ts,
             recv, delta, q_oid[k], px, size, flags, action, side_ch, seq,
@@ -392,8 +389,8 @@ def simulate(
     seq = np.uint32(1)
     t = np.int64(0)  # ns since start_ns
 
-    # ---- snapshot at start_ns: R, then every resting order (FLAG_SNAPSHOT | FLAG_BAD_TS_RECV).
-    snap_flags = FLAG_SNAPSHOT | FLAG_BAD_TS_RECV
+    # ---- snapshot at start_ns: R, then every resting order (F_SNAPSHOT | F_BAD_TS_RECV).
+    snap_flags = F_SNAPSHOT | F_BAD_TS_RECV
     o_ts[n] = start_ns
     o_recv[n] = start_ns
     o_delta[n] = 0
@@ -466,7 +463,7 @@ def simulate(
         o_side[n] = CH_BID if side == 0 else CH_ASK
         o_seq[n] = seq
         n += 1
-    o_flags[n - 1] = snap_flags | FLAG_LAST
+    o_flags[n - 1] = snap_flags | F_LAST
 
     # ---- continuous trading.
     dur_ns = np.int64(p[P_DURATION_S] * 1e9)
@@ -583,7 +580,7 @@ def simulate(
                         n = _put(
                             o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
                             o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k], px, q_qty[k],
-                            FLAG_LAST, CH_CANCEL, a_ch, seq,
+                            F_LAST, CH_CANCEL, a_ch, seq,
                         )  # fmt: skip
                     k = nxt
                 if depth[appr, lvl] > 0:
@@ -638,7 +635,7 @@ def simulate(
                     n = _put(
                         o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side,
                         o_seq, n, ts_j, last_recv, 12000, q_oid[k],
-                        (start_tick + slot - half) * tick_int, qty, FLAG_LAST, CH_ADD, t_ch, seq,
+                        (start_tick + slot - half) * tick_int, qty, F_LAST, CH_ADD, t_ch, seq,
                     )  # fmt: skip
                 if trail == 0 and slot > bb:
                     bb = slot
@@ -666,7 +663,7 @@ def simulate(
                         n = _put(
                             o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action,
                             o_side, o_seq, n, ts_j, last_recv, 12000, q_oid[k],
-                            (start_tick + slot - half) * tick_int, q_qty[k], FLAG_LAST,
+                            (start_tick + slot - half) * tick_int, q_qty[k], F_LAST,
                             CH_CANCEL, t_ch, seq,
                         )  # fmt: skip
                     k = nxt
@@ -834,7 +831,7 @@ def simulate(
             n = _put(
                 o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq,
                 n, ts_event, recv, delta, q_oid[k], (start_tick + slot - half) * tick_int, qty,
-                FLAG_LAST, CH_ADD, side_ch, seq,
+                F_LAST, CH_ADD, side_ch, seq,
             )  # fmt: skip
             continue
 
@@ -926,7 +923,7 @@ def simulate(
             o_oid[n] = q_oid[k]
             o_px[n] = (start_tick + new_slot - half) * tick_int
             o_size[n] = old_qty if kind != 2 else new_qty
-            o_flags[n] = FLAG_LAST
+            o_flags[n] = F_LAST
             o_action[n] = CH_CANCEL if kind != 2 else CH_MODIFY
             o_side[n] = side_ch
             o_seq[n] = seq

@@ -27,6 +27,7 @@ import zstandard
 from .. import lake
 from ..config import InstrumentConfig
 from ..errors import VPError
+from ..events import F_SNAPSHOT
 from ..timeutil import et_to_ns, format_et, parse_date
 from . import synth_kernel as sk
 from .dbn import MBO_RECORD_DTYPE, MBO_RTYPE
@@ -408,9 +409,9 @@ def generate_day(
     chars, counts = np.unique(rec["action"], return_counts=True)
     action_counts = {chr(c): int(k) for c, k in zip(chars, counts, strict=True)}
     snapshot = int(
-        np.count_nonzero(((rec["flags"] & sk.FLAG_SNAPSHOT) != 0) & (rec["action"] == sk.CH_ADD))
+        np.count_nonzero(((rec["flags"] & F_SNAPSHOT) != 0) & (rec["action"] == sk.CH_ADD))
     )
-    live_ts = rec["ts_event"][(rec["flags"] & sk.FLAG_SNAPSHOT) == 0].astype(np.int64)
+    live_ts = rec["ts_event"][(rec["flags"] & F_SNAPSHOT) == 0].astype(np.int64)
     busy, busy_start = _busiest_hour(live_ts, result.start_ns, result.end_ns)
     summary = SynthSummary(
         path=out_path,
