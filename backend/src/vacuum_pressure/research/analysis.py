@@ -38,6 +38,30 @@ def _hours(series: BinSeries) -> float:
     return series.n * series.geometry.cell_width_ms / 3_600_000.0
 
 
+def _params_json(params: RegimeParams | ExperimentParams) -> dict[str, Any]:
+    """A mode's parameters for its JSON result (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(params).items()}
+
+
+def _projection_hits(series: BinSeries, projections: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per horizon (bins): hit rate and mean |error| of ``projections`` (n_horizons, n, rows,
+    in ``geometry.horizons_bins`` order) against the score realised h bins later."""
+    geo = series.geometry
+    spot_tick = series.spot_ref_price_int // geo.tick_int
+    out = {}
+    for i, h in enumerate(geo.horizons_bins):
+        hits, trials, err = ak.projection_hits(
+            projections[i], series.score, spot_tick, h, geo.threshold_neutral
+        )
+        out[str(h)] = {
+            "hits": int(hits),
+            "trials": int(trials),
+            "hit_rate": hits / trials if trials else 0.0,
+            "mean_abs_error": err / trials if trials else 0.0,
+        }
+    return out
+
+
 # -- regime --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RegimeParams:
@@ -196,7 +220,7 @@ def regime(series: BinSeries, params: RegimeParams) -> dict[str, Any]:
     )
     return {
         "mode": "regime",
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(params).items()},
+        "params": _params_json(params),
         "n_bins": series.n,
         "hours": _hours(series),
         "directional": directional,
@@ -252,18 +276,6 @@ def default(series: BinSeries, horizons: tuple[int, ...]) -> dict[str, Any]:
     bear = p[:, above].sum(axis=1) + v[:, below].sum(axis=1)
     net = bull - bear
     centre = series.score[:, int(np.flatnonzero(series.k == 0)[0])]
-    spot_tick = series.spot_ref_price_int // series.geometry.tick_int
-    proj = {}
-    for i, h in enumerate(series.geometry.horizons_bins):
-        hits, trials, err = ak.projection_hits(
-            series.projections[i], series.score, spot_tick, h, series.geometry.threshold_neutral
-        )
-        proj[str(h)] = {
-            "hits": int(hits),
-            "trials": int(trials),
-            "hit_rate": hits / trials if trials else 0.0,
-            "mean_abs_error": err / trials if trials else 0.0,
-        }
     return {
         "mode": "default",
         "n_bins": series.n,
@@ -279,7 +291,7 @@ def default(series: BinSeries, horizons: tuple[int, ...]) -> dict[str, Any]:
             "hit_rate_by_horizon": _forward_hits(series, net, horizons),
         },
         "centre_sign_hit_rate_by_horizon": _forward_hits(series, centre, horizons),
-        "projection_hit_rate_by_horizon": proj,
+        "projection_hit_rate_by_horizon": _projection_hits(series, series.projections),
         "series": {"score": np.tanh(net / 200.0)},
     }
 
@@ -340,6 +352,7 @@ def projection_experiment(series: BinSeries, params: ExperimentParams) -> dict[s
     horizons_s = np.array([ms / 1000.0 for ms in geo.horizons_ms])
     spot_tick = series.spot_ref_price_int // geo.tick_int
     h_idx = int(np.argmin([abs(h - params.regime_horizon_bins) for h in geo.horizons_bins]))
+    below, above = series.k < 0, series.k > 0
     runs: list[dict[str, Any]] = []
     combos: list[tuple[bool, float, float]] = []
     for cubic in params.use_cubic_values:
@@ -350,19 +363,8 @@ def projection_experiment(series: BinSeries, params: ExperimentParams) -> dict[s
         proj = ak.project_scores(
             series.score, spot_tick, series.book_valid, horizons_s, dt_s, cubic, scale, damping
         )
-        per_h = {}
-        for i, h in enumerate(geo.horizons_bins):
-            hits, trials, err = ak.projection_hits(
-                proj[i], series.score, spot_tick, h, geo.threshold_neutral
-            )
-            per_h[str(h)] = {
-                "hits": int(hits),
-                "trials": int(trials),
-                "hit_rate": hits / trials if trials else 0.0,
-                "mean_abs_error": err / trials if trials else 0.0,
-            }
+        per_h = _projection_hits(series, proj)
         p = np.nan_to_num(proj[h_idx], nan=0.0)
-        below, above = series.k < 0, series.k > 0
         directional = p[:, below].mean(axis=1) - p[:, above].mean(axis=1)
         rates = [v["hit_rate"] for v in per_h.values()]
         runs.append(
@@ -380,7 +382,7 @@ def projection_experiment(series: BinSeries, params: ExperimentParams) -> dict[s
         r["rank"] = rank
     return {
         "mode": "projection_experiment",
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(params).items()},
+        "params": _params_json(params),
         "n_bins": series.n,
         "hours": _hours(series),
         "runs": runs,
