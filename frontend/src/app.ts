@@ -238,6 +238,7 @@ export class VacuumPressureApp {
       bidTick: priceIntToTick(h.best_bid_price_int, config.tick_int),
       askTick: priceIntToTick(h.best_ask_price_int, config.tick_int),
       signals,
+      bands,
       bandCentreTicks: bands.map((b) => (spotTick === null ? null : spotTick + b.centreOffsetRows)),
     }));
     this.renderer.update(col.index);
@@ -380,7 +381,6 @@ export class VacuumPressureApp {
       if (c !== undefined) spots.push([Number(c.frame.header.bin_seq), c.spotTick]);
     }
     const g = this.renderer.geometry();
-    const horizons = this.config?.projection_horizons_ms ?? [];
     return {
       phase: this.el.badge.dataset.phase ?? this.phase,
       badge: this.el.badge.textContent,
@@ -401,9 +401,7 @@ export class VacuumPressureApp {
               spot_tick: newest.spotTick,
               composite: newest.signals.composite,
               warmup_fraction: newest.signals.warmupFraction,
-              band_brightness: computeBands(newest.signals.composite, newest.signals.warmupFraction, horizons).map(
-                (b) => b.brightness,
-              ),
+              band_brightness: newest.bands.map((b) => b.brightness),
               band_centre_ticks: [...newest.bandCentreTicks],
             },
       spots,

@@ -1,4 +1,5 @@
 /** Ring buffer of received bins (frame, signals and derived overlay values), newest last. */
+import type { Band } from "./band-geometry";
 import type { CompositeOutput } from "./experiment-engine";
 import type { GridFrame } from "./protocol-types";
 
@@ -11,6 +12,8 @@ export interface HistoryColumn {
   readonly bidTick: number | null;
   readonly askTick: number | null;
   readonly signals: CompositeOutput;
+  /** Projection bands of this bin (from its composite), one per horizon. */
+  readonly bands: readonly Band[];
   /** Predicted band centre (absolute tick, fractional) per horizon, null without spot. */
   readonly bandCentreTicks: readonly (number | null)[];
 }

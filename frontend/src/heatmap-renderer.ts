@@ -7,7 +7,7 @@
  * so a new bin costs one column, not the whole history. The ring is repainted from the
  * history only when the colour settings change or spot leaves the ring's price range.
  */
-import { bandWeight, bandXRange, computeBands, trailValueAt } from "./band-geometry";
+import { bandWeight, bandXRange, trailValueAt } from "./band-geometry";
 import { CellColourCache } from "./cell-colour-cache";
 import {
   BACKGROUND,
@@ -345,15 +345,14 @@ export class HeatmapRenderer {
   }
 
   private drawBands(top: number): void {
-    const cfg = this.config;
     const newest = this.history.newest();
-    if (cfg === null || newest?.spotTick == null) return;
+    if (newest?.spotTick == null) return;
     const L = this.layout;
     const ctx = this.ctx;
     const spot = newest.spotTick;
     ctx.fillStyle = "rgba(255,255,255,0.03)";
     ctx.fillRect(L.historyWidth, 0, L.zoneWidth, L.plotHeight);
-    const bands = computeBands(newest.signals.composite, newest.signals.warmupFraction, cfg.projection_horizons_ms);
+    const bands = newest.bands;
     bands.forEach((band, i) => {
       const [x0, x1] = bandXRange(i, bands.length, L.historyWidth, L.zoneWidth);
       const centre = spot + band.centreOffsetRows;

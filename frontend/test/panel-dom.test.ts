@@ -46,7 +46,7 @@ describe("tooltipLines", () => {
     d.handleText(JSON.stringify(gridHeader(3)));
     const f = d.handleBinary(gridArrow({ radius: 2, horizonsMs: msg.config.projection_horizons_ms }));
     if (f.kind !== "frame") throw new Error("no frame");
-    const column = { index: 0, frame: f.frame, spotTick: 84000, bidTick: null, askTick: null, signals: new ExperimentEngine(100).update({ k: [], v_add: [], v_pull: [], v_fill: [], vacuum_variant: [] }), bandCentreTicks: [] };
+    const column = { index: 0, frame: f.frame, spotTick: 84000, bidTick: null, askTick: null, signals: new ExperimentEngine(100).update({ k: [], v_add: [], v_pull: [], v_fill: [], vacuum_variant: [] }), bands: [], bandCentreTicks: [] };
     const lines = tooltipLines({ column, tick: 84001, row: 3 }, msg.config);
     expect(lines[0]).toBe("price 21000.25");
     expect(lines[1]).toBe("time 09:30:00.400 ET (bin 3)");
