@@ -797,11 +797,10 @@ def passive_advance(
 
 # Slots of the deferred-advance scalar vector ``DA``.
 DA_ON = 0  # 1: deferred mode
-DA_CLOCK = 1  # the latest bin end the grid has been advanced to (0: none yet)
-DA_EMIT_AFTER = 2  # start of bin 0 (ns); bin ends are emit_after + k * width, k >= 1
-DA_WIDTH = 3  # bin width (ns)
-DA_CLOCK_K = 4  # index of the bin ending at DA_CLOCK
-N_DEFERRED_SCALARS = 5
+DA_EMIT_AFTER = 1  # start of bin 0 (ns); bin k ends at emit_after + k * width, k >= 1
+DA_WIDTH = 2  # bin width (ns)
+DA_CLOCK_K = 3  # the grid stands at the end of this bin (0: no bin end yet)
+N_DEFERRED_SCALARS = 4
 N_FACTORS = 7  # dt, rest_decay, alpha_a, alpha_j, keep_v, keep_a, keep_j
 
 
@@ -821,7 +820,7 @@ def catch_up_tick(F, TT, DA, NK, PF, i):
         _advance_tick_steps(
             F, i, steps, PF[u, 0], PF[u, 1], PF[u, 2], PF[u, 3], PF[u, 4], PF[u, 5], PF[u, 6]
         )
-    TT[i] = DA[DA_CLOCK]
+    TT[i] = DA[DA_EMIT_AFTER] + clock_k * width
     NK[i] = clock_k + 1
 
 
@@ -877,7 +876,8 @@ def _advance_tick_steps(F, i, steps, d, rest_decay, alpha_a, alpha_j, keep_v, ke
 
 @_jit
 def materialize_all(F, TT, DA, NK, PF):
-    """Bring every tick up to ``DA[DA_CLOCK]`` (the grid as the eager advance leaves it)."""
+    """Bring every tick up to bin ``DA[DA_CLOCK_K]``'s end (the grid as the eager advance
+    leaves it)."""
     clock_k = DA[DA_CLOCK_K]
     for i in range(TT.size):
         k = NK[i]

@@ -108,21 +108,30 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         header = self._close_bin(top, top.spot_ref_price_int, top.mid_price)
         return CoreBin(header, engine.anchor_tick_idx, self)
 
-    def frame_arrays(self, frame: CoreBin) -> tuple[np.ndarray, np.ndarray]:
-        """The grid of ``frame`` (fields, last_event_id) while it is the current bin: no later
-        bin emitted and no later record processed (``feed`` runs the next bin's records of a
-        chunk before it returns)."""
+    def frame_fields(self, frame: CoreBin) -> np.ndarray:
+        """The per-tick fields of ``frame`` while it is the current bin, advanced to its end."""
+        engine = self._current_engine(frame)
+        if engine.deferred:
+            if engine.advanced_to_ns < frame.header.bin_end_ns:
+                engine.advance_time(frame.header.bin_end_ns)
+            engine.materialize()
+        return engine.F
+
+    def frame_last_event_ids(self, frame: CoreBin) -> np.ndarray:
+        """Per tick, the event id of its last touch, while ``frame`` is the current bin (the
+        passive advance does not change them)."""
+        return self._current_engine(frame).TE
+
+    def _current_engine(self, frame: CoreBin) -> AbsoluteTickEngine:
+        """The engine, if ``frame`` is still the current bin: no later bin emitted and no later
+        record processed (``feed`` runs a chunk's records of the next bin before it returns)."""
         engine = self.engine
         if self.bin_seq != frame.header.bin_seq + 1 or engine.event_count != frame.header.event_id:
             raise StaleFrameError(
                 f"core bin {frame.header.bin_seq} was read after the pipeline moved on; "
                 "copy its arrays while it is the current bin"
             )
-        if engine.deferred:
-            if engine.advanced_to_ns < frame.header.bin_end_ns:
-                engine.advance_time(frame.header.bin_end_ns)
-            engine.materialize()
-        return engine.F, engine.TE
+        return engine
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:

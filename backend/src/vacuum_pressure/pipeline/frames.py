@@ -156,12 +156,12 @@ class CoreBin:
     @property
     def fields(self) -> np.ndarray:
         """(18, n_rows) per-tick floats in engine order, advanced to this bin's end."""
-        return self._pipeline.frame_arrays(self)[0]
+        return self._pipeline.frame_fields(self)
 
     @property
     def last_event_id(self) -> np.ndarray:
         """Per tick, the event id of its last touch."""
-        return self._pipeline.frame_arrays(self)[1]
+        return self._pipeline.frame_last_event_ids(self)
 
     def field(self, name: str) -> np.ndarray:
         """One engine field over the full grid, by name."""
