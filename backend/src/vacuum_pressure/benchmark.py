@@ -41,9 +41,13 @@ class RunFigures:
     last_event_id: int
     span_ns: int
     wall_s: float
+    pressure_sum: float | None = None  # read-grid runs: the sum over bins of the grid's pressure
 
     def lines(self) -> list[str]:
         span_s = self.span_ns / 1e9
+        read = (
+            [] if self.pressure_sum is None else [f"  pressure sum read  {self.pressure_sum:.6g}"]
+        )
         return [
             f"[{self.name}]",
             f"  bins               {self.bins:,}",
@@ -54,6 +58,7 @@ class RunFigures:
             f"  bins/s             {self.bins / self.wall_s:,.0f}",
             f"  events/s           {self.events / self.wall_s:,.0f}",
             f"  real-time multiple {span_s / self.wall_s:,.1f}x",
+            *read,
         ]
 
 
@@ -72,19 +77,22 @@ def _timed(
     )
     t0 = time.perf_counter()
     first = last = bins = 0
-    checksum = 0.0
+    pressure_sum = 0.0
     for frame in frames:
         if bins == 0:
             first = frame.header.bin_start_ns
         last = frame.header.bin_end_ns
         bins += 1
         if read_grid:
-            checksum += float(frame.fields[-2].sum())  # pressure_variant
+            pressure_sum += float(frame.fields[-2].sum())  # pressure_variant, engine order
     wall = time.perf_counter() - t0
     engine = pipe.engine
     # The serve path also runs the book phase (pre-warmup records, book only).
     processed = engine.event_count if isinstance(pipe, ServePipeline) else engine.processed_count
-    return RunFigures(name, bins, processed, engine.event_count, last - first, wall)
+    figures = RunFigures(name, bins, processed, engine.event_count, last - first, wall)
+    if read_grid:
+        figures.pressure_sum = pressure_sum
+    return figures
 
 
 def run_core(
