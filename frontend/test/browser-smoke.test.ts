@@ -3,17 +3,16 @@
  * preview, and streams SPEC 8 messages from a fake WebSocket server in this process.
  * Skipped (with the reason) when /usr/bin/chromium is absent (Debian package `chromium`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { build, preview, type PreviewServer } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
+import { preview, type PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
+import { buildPage, CHROMIUM, launchChromium, tempDir } from "../scripts/real-backend.mjs";
 import { gridArrow, gridHeader, runtimeConfig } from "./fake-stream";
 
-const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ROOT = resolve(__dirname, "..");
 const RESULTS = join(ROOT, "test-results");
@@ -85,32 +84,16 @@ describe.skipIf(!HAVE_CHROMIUM)("browser smoke (real Chromium)", () => {
   let server: PreviewServer;
   let wss: WebSocketServer;
   let context: BrowserContext;
-  let userDir: string;
-  let outDir: string;
+  let tmp: { dir: string; remove: () => void };
   const received: string[] = [];
   const connections = new Map<string, number>();
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), "vp-dist-"));
-    await build({ root: ROOT, logLevel: "error", build: { outDir, emptyOutDir: true } });
+    tmp = tempDir("vp-smoke-");
+    const outDir = await buildPage(tmp.dir);
     server = await preview({ root: ROOT, logLevel: "error", build: { outDir }, preview: { port: 0, strictPort: false, host: "127.0.0.1" } });
     wss = await startFakeBackend(received, connections);
-    userDir = mkdtempSync(join(tmpdir(), "vp-chromium-"));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 720 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    context = await launchChromium(tmp.dir);
     mkdirSync(RESULTS, { recursive: true });
   }, 120_000);
 
@@ -118,8 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)("browser smoke (real Chromium)", () => {
     await context.close();
     await server.close();
     await new Promise((ok) => wss.close(ok));
-    rmSync(userDir, { recursive: true, force: true });
-    rmSync(outDir, { recursive: true, force: true });
+    tmp.remove();
   });
 
   function pageUrl(symbol: string): string {
