@@ -151,11 +151,11 @@ def project_scores(
     n, rows = score.shape
     nh = horizons_s.shape[0]
     out = np.full((nh, n, rows), np.nan)
+    s = np.empty(4)  # the cell's scores at t, t-1, t-2, t-3; reused for every cell
     for t in range(3, n):
         if not (valid[t] and valid[t - 1] and valid[t - 2] and valid[t - 3]):
             continue
         for i in range(rows):
-            s = np.empty(4)
             ok = True
             for j in range(4):
                 r = i + spot_tick[t] - spot_tick[t - j]
