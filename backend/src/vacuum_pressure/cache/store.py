@@ -29,6 +29,7 @@ is stored sparsely: only the columns that differ from a fresh pipeline's state.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -176,18 +177,30 @@ def _constant_fill(base: np.ndarray) -> np.ndarray | None:
     return first if bool(np.all(_bits(base) == _bits(first)[0])) else None
 
 
+def constant_fills(template: dict[str, np.ndarray], n_cells: int) -> dict[str, np.ndarray]:
+    """The arrays ``sparse_encode`` stores sparsely: every ``template`` array whose last axis is
+    ``n_cells`` and whose elements are all (bitwise) equal, mapped to that one-element fill.
+    Computed once per template: scanning the ~60 MB template is most of an encode's cost."""
+    fills: dict[str, np.ndarray] = {}
+    for key, base in template.items():
+        fill = _constant_fill(base) if base.ndim >= 1 and base.shape[-1] == n_cells else None
+        if fill is not None:
+            fills[key] = fill
+    return fills
+
+
 def sparse_encode(
-    flat: dict[str, np.ndarray], template: dict[str, np.ndarray], n_cells: int
+    flat: dict[str, np.ndarray],
+    template: dict[str, np.ndarray],
+    fills: dict[str, np.ndarray],
+    n_cells: int,
 ) -> dict[str, np.ndarray]:
-    """Store arrays whose last axis is ``n_cells`` and whose fresh value (``template``) is a
-    constant as only the columns that differ from it."""
+    """Store the arrays named in ``fills`` (``constant_fills(template, n_cells)``) that have
+    their template's shape as only the columns that differ from the fill."""
     out: dict[str, np.ndarray] = {}
     for key, arr in flat.items():
-        base = template.get(key)
-        fill = None
-        if base is not None and arr.ndim >= 1 and arr.shape[-1] == n_cells:
-            fill = _constant_fill(base) if base.shape == arr.shape else None
-        if fill is None:
+        fill = fills.get(key)
+        if fill is None or arr.shape != template[key].shape:
             out[key] = arr
             continue
         differs = _bits(arr) != _bits(fill)[0]
@@ -368,6 +381,11 @@ class CheckpointStore:
             if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
                 self._index[int(parts[2])] = (int(parts[1]), path)
 
+    @functools.cached_property
+    def _fills(self) -> dict[str, np.ndarray]:
+        # On the first save (the writer thread), not per session: most sessions write none.
+        return constant_fills(self._template, self._n_cells)
+
     def starts(self) -> list[int]:
         """``bin_start_ns`` of every checkpoint on disk, ascending."""
         with self._lock:
@@ -376,7 +394,7 @@ class CheckpointStore:
     def save(self, bin_seq: int, bin_start_ns: int, position: int, state: dict[str, Any]) -> Path:
         """Persist a pipeline state that resumes at ``bin_seq`` / ``bin_start_ns``."""
         path = self.folder / f"bin_{bin_seq:09d}_{bin_start_ns}.npz"
-        arrays = sparse_encode(flatten_state(state), self._template, self._n_cells)
+        arrays = sparse_encode(flatten_state(state), self._template, self._fills, self._n_cells)
         meta = {
             "kind": "checkpoint",
             "key": self.key.as_json(),
