@@ -90,7 +90,8 @@ class BinHeader(NamedTuple):
 class ServeBin:
     """Serve-path output of one bin: the ``2R+1`` rows around spot (k = -R..R).
 
-    Arrays are fresh copies owned by the frame. ``fields`` is (18, rows) in WIRE_FLOAT_FIELDS
+    Arrays are fresh copies owned by the frame, except ``k`` (the same read-only row offsets
+    in every frame). ``fields`` is (18, rows) in WIRE_FLOAT_FIELDS
     order; ``projections`` is (n_horizons, rows) in the config's horizon order.
     """
 

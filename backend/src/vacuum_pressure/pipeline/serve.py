@@ -71,6 +71,8 @@ class ServePipeline(BinnedPipeline[ServeBin]):
         )
         self.horizons_ms = tuple(config.projection_horizons_ms)
         self.phase = _PHASE_BOOK
+        self._k = np.arange(-self.radius, self.radius + 1, dtype=np.int32)
+        self._k.flags.writeable = False  # the same row offsets in every frame
 
     # -- phases ------------------------------------------------------------------------------
     def _finish_book(self) -> None:
@@ -125,7 +127,6 @@ class ServePipeline(BinnedPipeline[ServeBin]):
         window = (lo, hi) if center >= 0 else (0, 0)
         spec = self.spectrum.update(bin_end, engine.F[PRESSURE], engine.F[VACUUM], window=window)
         rows = 2 * radius + 1
-        k = np.arange(-radius, radius + 1, dtype=np.int32)
         fields = np.zeros((len(WIRE_FIELD_ROWS), rows), dtype=np.float64)
         score = np.zeros(rows, dtype=np.float64)
         state = np.zeros(rows, dtype=np.int8)
@@ -143,7 +144,7 @@ class ServePipeline(BinnedPipeline[ServeBin]):
             projections[:, a:b] = spec.projections[:, lo:hi]
         header = self._close_bin(top, spot, mid)
         return ServeBin(
-            header, k, fields, score, state, last_event_id, projections, self.horizons_ms
+            header, self._k, fields, score, state, last_event_id, projections, self.horizons_ms
         )
 
     def export_state(self) -> dict[str, Any]:
