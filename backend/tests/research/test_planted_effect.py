@@ -19,7 +19,7 @@ from vacuum_pressure.config import load_config
 from vacuum_pressure.lake import raw_file_name, raw_mbo_dir
 from vacuum_pressure.pipeline.replay import serve_bins
 from vacuum_pressure.research import analysis
-from vacuum_pressure.research.cli_analyze import _bounded
+from vacuum_pressure.research.capture import frames_between
 from vacuum_pressure.research.series import Geometry, from_frames
 from vacuum_pressure.source.synthetic import generate_day
 from vacuum_pressure.timeutil import et_to_ns
@@ -34,7 +34,7 @@ def _regime(tmp_path: Path, planted: bool) -> dict[str, Any]:
     generate_day(path, dt=DT, start_et="09:00", end_et="09:50", seed=7, planted_effect=planted)
     frames = serve_bins(config, DT, "09:30", root=root)
     series = from_frames(
-        _bounded(frames, et_to_ns(DT, "09:30"), et_to_ns(DT, "09:50")),
+        frames_between(frames, et_to_ns(DT, "09:30"), et_to_ns(DT, "09:50")),
         Geometry.from_config(config),
     )
     frames.close()

@@ -112,13 +112,16 @@ def capture_window(dt: str, start_et: str, end_et: str) -> CaptureWindow:
     return CaptureWindow(dt, start.strftime("%H:%M:%S"), end_et, start_ns, end_ns)
 
 
-def frames_in_window(frames: Iterable[ServeBin], window: CaptureWindow) -> Iterator[ServeBin]:
-    """Frames with ``start_ns <= ts_ns < end_ns``; stops consuming at the first bin past the end."""
+def frames_between(
+    frames: Iterable[ServeBin], start_ns: int | None, end_ns: int | None
+) -> Iterator[ServeBin]:
+    """Frames with ``start_ns <= ts_ns < end_ns`` (ns; None = open); stops consuming at the first
+    bin past the end."""
     for frame in frames:
         ts = frame.header.ts_ns
-        if ts >= window.end_ns:
+        if end_ns is not None and ts >= end_ns:
             return
-        if ts >= window.start_ns:
+        if start_ns is None or ts >= start_ns:
             yield frame
 
 
@@ -269,7 +272,7 @@ def _write_tables(
             if progress is not None and last_ts is not None:
                 progress(n_bins, last_ts)
 
-        for frame in frames_in_window(frames, window):
+        for frame in frames_between(frames, window.start_ns, window.end_ns):
             if first_ts is None:
                 first_ts = frame.header.ts_ns
             last_ts = frame.header.ts_ns

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,16 @@ import numpy as np
 from ..config import load_config
 from ..errors import VPError
 from ..lake import lake_root
-from ..pipeline.frames import ServeBin
 from ..timeutil import et_to_ns
 from . import analysis, report
+from .capture import MANIFEST_FILE, frames_between
 from .cli_common import (
     add_projection_args,
     config_from_args,
     projection_from_args,
     setup_logging,
 )
+from .publish import dataset_paths
 from .series import BinSeries, Geometry, from_frames, load_capture, load_published
 
 logger = logging.getLogger(__name__)
@@ -103,15 +104,6 @@ def _window_ns(args: argparse.Namespace, dt: str | None) -> tuple[int | None, in
     return start, end
 
 
-def _bounded(frames: Iterator[ServeBin], start: int | None, end: int | None) -> Iterator[ServeBin]:
-    for frame in frames:
-        ts = frame.header.ts_ns
-        if end is not None and ts >= end:
-            return
-        if start is None or ts >= start:
-            yield frame
-
-
 def load_series(args: argparse.Namespace) -> BinSeries:
     """The bins to analyse, from the input the arguments name, limited to the eval window."""
     root = args.lake_root or lake_root()
@@ -123,8 +115,8 @@ def load_series(args: argparse.Namespace) -> BinSeries:
         )
         dt = args.dt
         if dt is None:
-            folder = args.capture_dir or (root / "research" / "vp_immutable" / args.dataset_id)
-            dt = json.loads((Path(folder) / "manifest.json").read_text()).get("dt")
+            folder = args.capture_dir or dataset_paths(root, args.dataset_id).base
+            dt = json.loads((Path(folder) / MANIFEST_FILE).read_text()).get("dt")
         return series.window(*_window_ns(args, dt))
     if not (args.product_type and args.symbol and args.dt):
         raise VPError("pipeline input needs --product-type, --symbol and --dt")
@@ -144,7 +136,7 @@ def load_series(args: argparse.Namespace) -> BinSeries:
         fix_reference_defects=args.fix_reference_defects,
     )
     try:
-        return from_frames(_bounded(frames, start, end), Geometry.from_config(config))
+        return from_frames(frames_between(frames, start, end), Geometry.from_config(config))
     finally:
         close = getattr(frames, "close", None)
         if close is not None:
