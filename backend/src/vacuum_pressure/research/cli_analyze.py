@@ -174,6 +174,19 @@ def run(args: argparse.Namespace, series: BinSeries) -> dict[str, Any]:
     return analysis.default(series, tuple(args.horizons_bins))
 
 
+def _horizon_chart(title: str, by_horizon: dict[str, Any], *, with_ci: bool = False) -> str:
+    """Hit rate per horizon on a 0-1 axis; ``with_ci`` adds the 95% CIs and the coin-flip line."""
+    rates = by_horizon.values()
+    return report.bar_chart(
+        title,
+        list(by_horizon),
+        [v["hit_rate"] for v in rates],
+        intervals=[tuple(v["ci95"]) for v in rates] if with_ci else None,
+        reference=0.5 if with_ci else None,
+        y_max=1.0,
+    )
+
+
 def render_report(result: dict[str, Any], series: BinSeries) -> str:
     """The HTML report of one result."""
     hours = (series.ts_ns - series.ts_ns[0]) / 3.6e12 if series.n else np.zeros(0)
@@ -208,39 +221,26 @@ def render_report(result: dict[str, Any], series: BinSeries) -> str:
         )
         labels, values, colours = [], [], []
         for n, b in zip(names, blocks, strict=True):
-            for key, colour in (("tp", "#1a9850"), ("sl", "#d73027"), ("timeout", "#878787")):
+            for key, colour in report.OUTCOME_COLOURS.items():
                 labels.append(f"{n[:4]} {key}")
                 values.append(float(b[f"n_{key}"]))
                 colours.append(colour)
         figs.append(report.bar_chart("TP/SL outcome distribution", labels, values, colours=colours))
     elif result["mode"] == "default":
         figs.append(report.price_chart(hours, series.mid_price, series.book_valid, [], t0))
-        for key, title in (
-            ("directional_edge", "Directional edge: hit rate per horizon (bins)"),
-            ("centre_sign", "Centre-row score sign: hit rate per horizon (bins)"),
-        ):
-            block = (
-                result["directional_edge"]["hit_rate_by_horizon"]
-                if key == "directional_edge"
-                else result["centre_sign_hit_rate_by_horizon"]
-            )
-            figs.append(
-                report.bar_chart(
-                    title,
-                    list(block),
-                    [v["hit_rate"] for v in block.values()],
-                    intervals=[tuple(v["ci95"]) for v in block.values()],
-                    reference=0.5,
-                    y_max=1.0,
-                )
-            )
-        proj = result["projection_hit_rate_by_horizon"]
+        edge = result["directional_edge"]["hit_rate_by_horizon"]
+        centre = result["centre_sign_hit_rate_by_horizon"]
         figs.append(
-            report.bar_chart(
-                "Projection hit rate per horizon (bins)",
-                list(proj),
-                [v["hit_rate"] for v in proj.values()],
-                y_max=1.0,
+            _horizon_chart("Directional edge: hit rate per horizon (bins)", edge, with_ci=True)
+        )
+        figs.append(
+            _horizon_chart(
+                "Centre-row score sign: hit rate per horizon (bins)", centre, with_ci=True
+            )
+        )
+        figs.append(
+            _horizon_chart(
+                "Projection hit rate per horizon (bins)", result["projection_hit_rate_by_horizon"]
             )
         )
     else:
@@ -260,14 +260,8 @@ def render_report(result: dict[str, Any], series: BinSeries) -> str:
                 f"cubic={best['use_cubic']} scale={best['cubic_scale']:.4g} "
                 f"lambda={best['damping_lambda']:.4g}: mean hit {best['mean_hit_rate']:.3f}"
             )
-            h = best["hit_rate_by_horizon"]
             figs.append(
-                report.bar_chart(
-                    "Best run: hit rate per horizon (bins)",
-                    list(h),
-                    [v["hit_rate"] for v in h.values()],
-                    y_max=1.0,
-                )
+                _horizon_chart("Best run: hit rate per horizon (bins)", best["hit_rate_by_horizon"])
             )
     return report.write_html(f"Vacuum-pressure analysis: {result['mode']}", summary, figs)
 

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 W, H, PAD = 900, 260, 48
-_COLOURS = {"tp": "#1a9850", "sl": "#d73027", "timeout": "#878787"}
+OUTCOME_COLOURS = {"tp": "#1a9850", "sl": "#d73027", "timeout": "#878787"}
+"""Trade outcome colours: green take-profit, red stop-loss, grey timeout."""
 
 
 def _scale(values: np.ndarray, lo: float, hi: float, out_lo: float, out_hi: float) -> np.ndarray:
@@ -47,7 +48,7 @@ def price_chart(
         xh = (t["ts_ns"] - t0_ns) / 3.6e12
         x = float(_scale(np.array(xh), x_lo, x_hi, PAD, W - 10))
         y = float(_scale(np.array(t["entry_mid"]), y_lo, y_hi, H - 30, 12))
-        colour = _COLOURS[t["outcome"]]
+        colour = OUTCOME_COLOURS[t["outcome"]]
         tip = y - 7 if t["direction"] == "up" else y + 7
         parts.append(
             f'<polygon points="{x - 4:.1f},{y:.1f} {x + 4:.1f},{y:.1f} {x:.1f},{tip:.1f}" '
