@@ -206,18 +206,7 @@ def main() -> None:
     if args.oracle_bins <= 0:
         return
     oracle_mod = load_oracle()
-    oracle = oracle_mod.OracleSpectrum(
-        n,
-        windows=config.spectrum_windows,
-        rollup_weights=config.spectrum_rollup_weights,
-        derivative_weights=config.spectrum_derivative_weights,
-        tanh_scale=config.spectrum_tanh_scale,
-        threshold_neutral=config.spectrum_threshold_neutral,
-        zscore_window_bins=w,
-        zscore_min_periods=config.zscore_min_periods,
-        horizons_ms=config.projection_horizons_ms,
-        cell_width_ms=config.cell_width_ms,
-    )
+    oracle = oracle_mod.oracle_for(n, config)
     n_oracle = min(args.oracle_bins, args.bins)
     otimes = np.empty(n_oracle)
     mismatches = 0

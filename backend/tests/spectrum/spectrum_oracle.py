@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vacuum_pressure.config import InstrumentConfig
+from vacuum_pressure.spectrum import DEFAULT_PROJECTION, ProjectionModel
+
 
 def _normalised(weights: Sequence[float]) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
@@ -156,3 +159,24 @@ class OracleSpectrum:
         self.prev_d1, self.prev_d2 = d1, d2
         self.prev_score, self.prev_s1, self.prev_s2 = score, s1, s2
         return score, state, projections
+
+
+def oracle_for(
+    n_cells: int, config: InstrumentConfig, projection: ProjectionModel = DEFAULT_PROJECTION
+) -> OracleSpectrum:
+    """The oracle with the spectrum settings of ``config`` and the ``projection`` model."""
+    return OracleSpectrum(
+        n_cells,
+        windows=config.spectrum_windows,
+        rollup_weights=config.spectrum_rollup_weights,
+        derivative_weights=config.spectrum_derivative_weights,
+        tanh_scale=config.spectrum_tanh_scale,
+        threshold_neutral=config.spectrum_threshold_neutral,
+        zscore_window_bins=config.zscore_window_bins,
+        zscore_min_periods=config.zscore_min_periods,
+        horizons_ms=config.projection_horizons_ms,
+        cell_width_ms=config.cell_width_ms,
+        use_cubic=projection.use_cubic,
+        cubic_scale=projection.cubic_scale,
+        damping_lambda=projection.damping_lambda,
+    )

@@ -13,13 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from spectrum_oracle import OracleSpectrum  # beside this file (pytest puts it on the path)
+from spectrum_oracle import oracle_for  # beside this file (pytest puts it on the path)
 
 from testdata import require_shared
 from vacuum_pressure import spectrum_kernel as sk
 from vacuum_pressure.config import InstrumentConfig, load_config
 from vacuum_pressure.spectrum import (
-    DEFAULT_PROJECTION,
     ProjectionModel,
     SpectrumError,
     SpectrumKernel,
@@ -39,26 +38,6 @@ def small_config(**overrides: object) -> InstrumentConfig:
     }
     values.update(overrides)
     return dataclasses.replace(load_config(), **values)  # type: ignore[arg-type]
-
-
-def oracle_for(
-    n: int, config: InstrumentConfig, projection: ProjectionModel = DEFAULT_PROJECTION
-) -> OracleSpectrum:
-    return OracleSpectrum(
-        n,
-        windows=config.spectrum_windows,
-        rollup_weights=config.spectrum_rollup_weights,
-        derivative_weights=config.spectrum_derivative_weights,
-        tanh_scale=config.spectrum_tanh_scale,
-        threshold_neutral=config.spectrum_threshold_neutral,
-        zscore_window_bins=config.zscore_window_bins,
-        zscore_min_periods=config.zscore_min_periods,
-        horizons_ms=config.projection_horizons_ms,
-        cell_width_ms=config.cell_width_ms,
-        use_cubic=projection.use_cubic,
-        cubic_scale=projection.cubic_scale,
-        damping_lambda=projection.damping_lambda,
-    )
 
 
 def assert_same(frame: object, expected: tuple[np.ndarray, ...], where: str) -> None:
