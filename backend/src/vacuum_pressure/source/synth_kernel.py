@@ -236,6 +236,41 @@ def _append(
 
 
 @numba.njit(cache=True)
+def _rest(
+    k: IntLike,
+    side: IntLike,
+    slot: IntLike,
+    qty: IntLike,
+    oid: np.uint64,
+    stack: bool,
+    q_oid: np.ndarray,
+    q_side: np.ndarray,
+    q_slot: np.ndarray,
+    q_qty: np.ndarray,
+    q_alive: np.ndarray,
+    q_stack: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    q_prev: np.ndarray,
+    q_next: np.ndarray,
+    depth: np.ndarray,
+    count: np.ndarray,
+    alive_side: np.ndarray,
+) -> None:
+    """Make pool entry ``k`` a new resting order at the back of its level (queue, depth, count)."""
+    q_oid[k] = oid
+    q_side[k] = side
+    q_slot[k] = slot
+    q_qty[k] = qty
+    q_alive[k] = True
+    q_stack[k] = stack
+    _append(k, side, slot, head, tail, q_prev, q_next)
+    depth[side, slot] += qty
+    count[side, slot] += 1
+    alive_side[side] += 1
+
+
+@numba.njit(cache=True)
 def _trade(
     o_ts: np.ndarray,
     o_recv: np.ndarray,
@@ -391,17 +426,10 @@ def simulate(
 
     # ---- snapshot at start_ns: R, then every resting order (F_SNAPSHOT | F_BAD_TS_RECV).
     snap_flags = F_SNAPSHOT | F_BAD_TS_RECV
-    o_ts[n] = start_ns
-    o_recv[n] = start_ns
-    o_delta[n] = 0
-    o_oid[n] = 0
-    o_px[n] = UNDEF_PRICE
-    o_size[n] = 0
-    o_flags[n] = snap_flags
-    o_action[n] = CH_CLEAR
-    o_side[n] = CH_NONE
-    o_seq[n] = seq
-    n += 1
+    n = _put(
+        o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n, start_ns,
+        start_ns, 0, np.uint64(0), UNDEF_PRICE, 0, snap_flags, CH_CLEAR, CH_NONE, seq,
+    )  # fmt: skip
     bb = half - 1  # best bid slot: start price - 1 tick ... best ask: start price
     ba = half
     deep_depth = p[P_SNAP_DEPTH]
@@ -415,35 +443,20 @@ def simulate(
                 qty = _draw(add_cdf, add_sizes)
                 k = hi
                 hi += 1
-                q_oid[k] = next_oid
+                _rest(
+                    k, side, slot, qty, next_oid, False, q_oid, q_side, q_slot, q_qty, q_alive,
+                    q_stack, head, tail, q_prev, q_next, depth, count, alive_side,
+                )  # fmt: skip
                 next_oid += np.uint64(1)
-                q_side[k] = side
-                q_slot[k] = slot
-                q_qty[k] = qty
-                q_alive[k] = True
-                q_prev[k] = tail[side, slot]
-                if tail[side, slot] >= 0:
-                    q_next[tail[side, slot]] = k
-                else:
-                    head[side, slot] = k
-                tail[side, slot] = k
-                depth[side, slot] += qty
-                count[side, slot] += 1
-                alive_side[side] += 1
                 if n >= cap:
                     return -1, 0, int(t)
                 # Snapshot orders carry their (older) entry time as ts_event.
-                o_ts[n] = start_ns - np.int64(_exp(1800.0) * 1e9) - 1
-                o_recv[n] = start_ns
-                o_delta[n] = 0
-                o_oid[n] = q_oid[k]
-                o_px[n] = (start_tick + slot - half) * tick_int
-                o_size[n] = qty
-                o_flags[n] = snap_flags
-                o_action[n] = CH_ADD
-                o_side[n] = CH_BID if side == 0 else CH_ASK
-                o_seq[n] = seq
-                n += 1
+                entered = start_ns - np.int64(_exp(1800.0) * 1e9) - 1
+                n = _put(
+                    o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq,
+                    n, entered, start_ns, 0, q_oid[k], (start_tick + slot - half) * tick_int, qty,
+                    snap_flags, CH_ADD, CH_BID if side == 0 else CH_ASK, seq,
+                )  # fmt: skip
     # A few far stub orders, as real snapshots have: outside the simulated slots, never touched.
     n_stubs = int(p[P_N_STUBS])
     for j in range(n_stubs):
@@ -451,18 +464,13 @@ def simulate(
             return -1, 0, int(t)
         side = j % 2
         far = 20000 + 3000 * j
-        o_ts[n] = start_ns - np.int64(86400e9) - j
-        o_recv[n] = start_ns
-        o_delta[n] = 0
-        o_oid[n] = next_oid
+        n = _put(
+            o_ts, o_recv, o_delta, o_oid, o_px, o_size, o_flags, o_action, o_side, o_seq, n,
+            start_ns - np.int64(86400e9) - j, start_ns, 0, next_oid,
+            (start_tick - far if side == 0 else start_tick + far) * tick_int, 1 + j, snap_flags,
+            CH_ADD, CH_BID if side == 0 else CH_ASK, seq,
+        )  # fmt: skip
         next_oid += np.uint64(1)
-        o_px[n] = (start_tick - far if side == 0 else start_tick + far) * tick_int
-        o_size[n] = 1 + j
-        o_flags[n] = snap_flags
-        o_action[n] = CH_ADD
-        o_side[n] = CH_BID if side == 0 else CH_ASK
-        o_seq[n] = seq
-        n += 1
     o_flags[n - 1] = snap_flags | F_LAST
 
     # ---- continuous trading.
@@ -618,17 +626,11 @@ def simulate(
                         if hi >= pool:
                             return -1, 0, int(t)
                     qty = _draw(add_cdf, add_sizes)
-                    q_oid[k] = next_oid
+                    _rest(
+                        k, trail, slot, qty, next_oid, False, q_oid, q_side, q_slot, q_qty,
+                        q_alive, q_stack, head, tail, q_prev, q_next, depth, count, alive_side,
+                    )  # fmt: skip
                     next_oid += np.uint64(1)
-                    q_side[k] = trail
-                    q_slot[k] = slot
-                    q_qty[k] = qty
-                    q_alive[k] = True
-                    q_stack[k] = False
-                    _append(k, trail, slot, head, tail, q_prev, q_next)
-                    depth[trail, slot] += qty
-                    count[trail, slot] += 1
-                    alive_side[trail] += 1
                     ts_j += gap_ns
                     last_recv = max(last_recv, ts_j + np.int64(p[P_RECV_LAT_NS]))
                     seq += np.uint32(1)
@@ -784,6 +786,8 @@ def simulate(
         if n + 64 >= cap:
             return -1, 0, int(t)
 
+        # The add and cancel/modify branches below are the per-event path and stay written out:
+        # routing them through _rest/_put/_unlink/_append measured about 10% slower.
         if kind == 0 or kind == 4 or kind == 5 or kind == 7:
             # --- add: near level, inside the spread, a background level or planted stacking.
             if kind == 0:
