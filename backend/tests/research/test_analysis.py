@@ -8,9 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from research_fakes import BIN_NS, HORIZONS_MS, TICK_INT, make_frame, write_fake_capture
+from research_fakes import (
+    BIN_NS,
+    HORIZONS_MS,
+    TICK_INT,
+    golden_lake,
+    make_frame,
+    write_fake_capture,
+)
 
-from testdata import require_shared
 from vacuum_pressure.research import analysis
 from vacuum_pressure.research import analysis_kernel as ak
 from vacuum_pressure.research.capture import capture_window
@@ -208,13 +214,7 @@ def test_capture_and_published_dataset_give_the_same_numbers(
 
 def test_pipeline_and_capture_give_the_same_numbers(tmp_path: Path) -> None:
     """The golden reference capture vs the pipeline replaying the real file over the same window."""
-    ref = require_shared("reference/esh4_20231225_1800_1805")
-    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
-    from vacuum_pressure.lake import raw_mbo_dir
-
-    folder = raw_mbo_dir(tmp_path, "future_mbo", "ES")
-    folder.mkdir(parents=True)
-    (folder / "glbx-mdp3-20231225.mbo.dbn.zst").symlink_to(raw)
+    ref = golden_lake(tmp_path)
     common = ["--mode", "regime", "--config", str(ref / "instrument.esh4.yaml"),
               "--micro-windows", "25,50", "--signal-threshold", "0.5",
               "--eval-start", "18:01", "--eval-end", "18:04"]  # fmt: skip

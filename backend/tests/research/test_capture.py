@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from research_fakes import BIN_NS, DT, HORIZONS_MS, frames_from, make_frame
+from research_fakes import BIN_NS, DT, HORIZONS_MS, frames_from, golden_lake, make_frame
 
-from testdata import require_shared
 from vacuum_pressure.config import load_config
 from vacuum_pressure.errors import VPError
-from vacuum_pressure.lake import raw_mbo_dir
 from vacuum_pressure.pipeline.frames import BIN_COLUMNS
 from vacuum_pressure.research.capture import (
     CaptureError,
@@ -25,8 +23,6 @@ from vacuum_pressure.research.capture import (
 )
 from vacuum_pressure.research.cli_capture import main as capture_main
 from vacuum_pressure.timeutil import et_to_ns
-
-REFERENCE = "reference/esh4_20231225_1800_1805"
 
 
 def test_start_must_be_minute_aligned() -> None:
@@ -139,12 +135,8 @@ def test_empty_window_is_an_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def golden_capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    ref = require_shared(REFERENCE)
-    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     root = tmp_path_factory.mktemp("lake")
-    folder = raw_mbo_dir(root, "future_mbo", "ES")
-    folder.mkdir(parents=True)
-    (folder / "glbx-mdp3-20231225.mbo.dbn.zst").symlink_to(raw)
+    ref = golden_lake(root)
     config = load_config(ref / "instrument.esh4.yaml")
     out = tmp_path_factory.mktemp("capture") / "esh4"
     capture(config, "2023-12-25", "18:00:00", "18:05:00", out, root=root)
