@@ -88,6 +88,15 @@ def synthetic_market(
     return pressure, vacuum, spots
 
 
+def timing_summary(times: np.ndarray, steady: slice) -> str:
+    """Mean, p50, p99 and max of ``times`` (s) over the ``steady`` bins, in ms per bin."""
+    t = 1e3 * times[steady]
+    return (
+        f"{np.mean(t):.3f} ms/bin mean, p50 {np.median(t):.3f}, "
+        f"p99 {np.percentile(t, 99):.3f}, max {np.max(t):.3f} (bins >= {steady.start})"
+    )
+
+
 def run_window_mode(
     pressure: np.ndarray, vacuum: np.ndarray, spots: np.ndarray, radius: int, ts0: int, step: int
 ) -> None:
@@ -113,12 +122,7 @@ def run_window_mode(
     w = config.zscore_window_bins
     steady = slice(w, n_bins) if n_bins > w else slice(0, n_bins)
     print(f"grid {n} cells, z window {w}, {n_bins} bins, window radius {radius}")
-    print(
-        f"window mode: {1e3 * np.mean(times[steady]):.3f} ms/bin mean, "
-        f"p50 {1e3 * np.median(times[steady]):.3f}, "
-        f"p99 {1e3 * np.percentile(times[steady], 99):.3f}, "
-        f"max {1e3 * np.max(times[steady]):.3f} (bins >= {steady.start})"
-    )
+    print(f"window mode: {timing_summary(times, steady)}")
     print(
         f"  medians per bin: mean {evaluated[steady].mean():.0f}; cells entering the tracked "
         f"range: {entered} ({entered / n_bins:.2f} per bin)"
@@ -191,12 +195,7 @@ def main() -> None:
 
     steady = slice(w, args.bins) if args.bins > w else slice(0, args.bins)
     print(f"grid {n} cells, z window {w}, {args.bins} bins")
-    print(
-        f"kernel: {1e3 * np.mean(times[steady]):.3f} ms/bin mean, "
-        f"p50 {1e3 * np.median(times[steady]):.3f}, "
-        f"p99 {1e3 * np.percentile(times[steady], 99):.3f},"
-        f" max {1e3 * np.max(times[steady]):.3f} (bins >= {steady.start})"
-    )
+    print(f"kernel: {timing_summary(times, steady)}")
     print(
         f"  cells with non-zero history: mean {touched[steady].mean():.0f}, "
         f"final {touched[-1]}; live (channel, cell) medians per bin: mean {live[steady].mean():.0f}"
