@@ -13,7 +13,8 @@ near the touch on the side about to be swept and stacks adds on the other side.
 
 Everything here is one Gillespie loop over typed arrays; the orchestration (parameters, encoding,
 files) lives in ``synthetic.py``. The kernel writes raw DBN MBO fields into preallocated columns
-and returns how many records it wrote, or -1 when the columns were too short.
+and returns how many records it wrote, -1 when the columns were too short (the caller retries
+with more room), or ``POOL_FULL`` when more orders rest at once than the order pool holds.
 """
 
 # The kernel draws from numba's per-thread legacy RNG (np.random.seed/random inside njit): it is
@@ -28,6 +29,11 @@ import numba
 import numpy as np
 
 from ..events import F_BAD_TS_RECV, F_LAST, F_SNAPSHOT, UNDEF_PRICE
+
+ORDER_POOL = 1 << 20
+"""Resting orders the simulation can hold at once (slots are reused as orders leave)."""
+POOL_FULL = -2
+"""``simulate``'s first result when the resting-order pool ran out (a bigger buffer won't help)."""
 
 IntLike = int | np.integer[Any]
 """Integer arguments of the helper kernels (Python ints or NumPy scalars from the arrays)."""
@@ -405,7 +411,7 @@ def simulate(
     count = np.zeros((2, N_SLOTS), np.int64)
     head = np.full((2, N_SLOTS), -1, np.int64)
     tail = np.full((2, N_SLOTS), -1, np.int64)
-    pool = 1 << 20
+    pool = ORDER_POOL
     q_oid = np.zeros(pool, np.uint64)
     q_side = np.zeros(pool, np.int64)
     q_slot = np.zeros(pool, np.int64)
@@ -624,7 +630,7 @@ def simulate(
                         k = hi
                         hi += 1
                         if hi >= pool:
-                            return -1, 0, int(t)
+                            return POOL_FULL, 0, int(t)
                     qty = _draw(add_cdf, add_sizes)
                     _rest(
                         k, trail, slot, qty, next_oid, False, q_oid, q_side, q_slot, q_qty,
@@ -816,7 +822,7 @@ def simulate(
                 k = hi
                 hi += 1
                 if hi >= pool:
-                    return -1, 0, int(t)
+                    return POOL_FULL, 0, int(t)
             q_oid[k] = next_oid
             next_oid += np.uint64(1)
             q_side[k] = side

@@ -290,6 +290,12 @@ def simulate(
         )
         if n >= 0:
             break
+        if n == sk.POOL_FULL:
+            raise VPError(
+                f"synthetic market ran out of its {sk.ORDER_POOL:,}-order pool "
+                f"{reached_ns / 1e9:,.1f} s into the run: the parameters keep too many orders "
+                "resting at once"
+            )
         # Scale by how far the short run got, with room to spare.
         cap = int(cap * duration_s * 1e9 / max(reached_ns, 1) * 1.2) + 100_000
         log.info("synthetic record buffer too small; retrying with %d records", cap)
