@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from testdata import require_shared
+from testdata import golden_lake
 from vacuum_pressure.cache.store import (
     CacheKey,
     book_cache_path,
@@ -17,7 +17,6 @@ from vacuum_pressure.cache.store import (
     raw_file_identity,
 )
 from vacuum_pressure.config import load_config
-from vacuum_pressure.lake import raw_mbo_dir
 from vacuum_pressure.pipeline.replay import serve_bins
 from vacuum_pressure.pipeline.serve import ServePipeline
 from vacuum_pressure.serve.params import parse_stream_params
@@ -30,12 +29,8 @@ DT, START = "2023-12-25", "18:00"
 
 @pytest.fixture(scope="module")
 def esh4(tmp_path_factory: pytest.TempPathFactory):
-    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
-    ref = require_shared("reference/esh4_20231225_1800_1805")
     root = tmp_path_factory.mktemp("lake")
-    folder = raw_mbo_dir(root, "future_mbo", "ES")
-    folder.mkdir(parents=True)
-    (folder / "glbx-mdp3-20231225.mbo.dbn.zst").symlink_to(raw)
+    ref = golden_lake(root)
     return root, load_config(ref / "instrument.esh4.yaml")
 
 

@@ -11,24 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from testdata import require_shared
+from testdata import golden_lake
 from vacuum_pressure.config import load_config
-from vacuum_pressure.lake import raw_mbo_dir
 from vacuum_pressure.pipeline.frames import BIN_COLUMNS
 from vacuum_pressure.pipeline.replay import serve_bins
 from vacuum_pressure.timeutil import et_to_ns
 
-REFERENCE = "reference/esh4_20231225_1800_1805"
-
 
 @pytest.fixture(scope="module")
 def golden_run(tmp_path_factory: pytest.TempPathFactory):
-    ref = require_shared(REFERENCE)
-    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     root = tmp_path_factory.mktemp("lake")
-    folder = raw_mbo_dir(root, "future_mbo", "ES")
-    folder.mkdir(parents=True)
-    (folder / "glbx-mdp3-20231225.mbo.dbn.zst").symlink_to(raw)
+    ref = golden_lake(root)
     config = load_config(ref / "instrument.esh4.yaml")
     start = et_to_ns("2023-12-25", "18:00:00")
     end = et_to_ns("2023-12-25", "18:05:00")

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from testdata import require_shared
-from vacuum_pressure.lake import raw_mbo_dir
 from vacuum_pressure.pipeline.frames import WIRE_FLOAT_FIELDS, BinHeader, ServeBin
 from vacuum_pressure.research.capture import capture_window, write_capture
 
@@ -16,7 +14,6 @@ DT = "2026-02-06"
 BIN_NS = 100_000_000
 TICK_INT = 250_000_000  # 0.25 dollars in price_int units
 HORIZONS_MS = (100, 200, 300, 400)
-GOLDEN_REFERENCE = "reference/esh4_20231225_1800_1805"
 """The reference system's capture of ESH4 2023-12-25 18:00-18:05 ET (shared data)."""
 
 
@@ -89,14 +86,3 @@ def write_fake_capture(
     }
     write_capture(frames, out, window, manifest, HORIZONS_MS)
     return out
-
-
-def golden_lake(root: Path) -> Path:
-    """A lake under ``root`` holding the real ESH4 file of the golden reference (a symlink into the
-    shared data; skips when it is absent). Returns the reference capture folder."""
-    ref = require_shared(GOLDEN_REFERENCE)
-    raw = require_shared("real/glbx-mdp3/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
-    folder = raw_mbo_dir(root, "future_mbo", "ES")
-    folder.mkdir(parents=True)
-    (folder / "glbx-mdp3-20231225.mbo.dbn.zst").symlink_to(raw)
-    return ref

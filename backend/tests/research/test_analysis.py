@@ -12,11 +12,11 @@ from research_fakes import (
     BIN_NS,
     HORIZONS_MS,
     TICK_INT,
-    golden_lake,
     make_frame,
     write_fake_capture,
 )
 
+from testdata import golden_lake
 from vacuum_pressure.research import analysis
 from vacuum_pressure.research import analysis_kernel as ak
 from vacuum_pressure.research.capture import capture_window

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from research_fakes import BIN_NS, DT, HORIZONS_MS, frames_from, golden_lake, make_frame
+from research_fakes import BIN_NS, DT, HORIZONS_MS, frames_from, make_frame
 
+from testdata import golden_lake
 from vacuum_pressure.config import load_config
 from vacuum_pressure.errors import VPError
 from vacuum_pressure.pipeline.frames import BIN_COLUMNS
