@@ -689,7 +689,8 @@ def run_until_bin_end(
         if ts < skip_before:
             i += 1
             continue
-        if core:
+        # (The calls pass ~20 arrays field by field: skip them where they would do nothing.)
+        if core and (S[S_ANCHOR] < 0 or CS[CS_SOFT_DONE] == 0):
             _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
         if ts >= warm_before and ts >= bin_end:
             break
@@ -701,11 +702,15 @@ def run_until_bin_end(
             F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, True
         )
         if deferred:
-            _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
-            _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t1, a1, 0.0, 0.0, ts, eid)
+            if t0 >= 0:
+                _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
+            if t1 >= 0:
+                _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t1, a1, 0.0, 0.0, ts, eid)
         else:
-            touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
-            touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
+            if t0 >= 0:
+                touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
+            if t1 >= 0:
+                touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
         CS[CS_COUNT] += 1
         if ts >= warm_before:
             counted += 1
