@@ -7,11 +7,13 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from ..engine import AbsoluteTickEngine, BookTop
+from ..engine import AbsoluteTickEngine
 from ..timeutil import warmup_bounds_ns
 from .frames import BinHeader
 
 FrameT = TypeVar("FrameT")
+
+_new_header = tuple.__new__  # BinHeader(*fields) without the named tuple's Python __new__
 
 
 class BinnedPipeline(Generic[FrameT]):
@@ -58,20 +60,27 @@ class BinnedPipeline(Generic[FrameT]):
     def _emit(self) -> FrameT:
         raise NotImplementedError
 
-    def _close_bin(self, top: BookTop, spot: int, mid: float) -> BinHeader:
-        """The header of the bin ending now; advances the clock to the next bin."""
+    def _close_bin(
+        self, event_id: int, mid: float, spot: int, best_bid: int, best_ask: int, valid: bool
+    ) -> BinHeader:
+        """The header of the bin ending now (top of book after ``event_id``); advances the
+        clock to the next bin. Called once per bin on every path, so built without the named
+        tuple's Python ``__new__``."""
         end = self.bin_end_ns
-        header = BinHeader(
-            self.bin_seq,  # bin_seq
-            end - self.width_ns,  # bin_start_ns
-            end,  # bin_end_ns
-            self.bin_event_count,  # bin_event_count
-            self.engine.event_count,  # event_id
-            mid,  # mid_price
-            spot,  # spot_ref_price_int
-            top.best_bid_price_int,
-            top.best_ask_price_int,
-            top.book_valid,
+        header = _new_header(
+            BinHeader,
+            (
+                self.bin_seq,
+                end - self.width_ns,  # bin_start_ns
+                end,  # bin_end_ns
+                self.bin_event_count,
+                event_id,
+                mid,  # mid_price
+                spot,  # spot_ref_price_int
+                best_bid,
+                best_ask,
+                valid,  # book_valid
+            ),
         )
         self.bin_seq += 1
         self.bin_end_ns = end + self.width_ns

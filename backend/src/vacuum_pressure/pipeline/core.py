@@ -16,9 +16,7 @@ from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
-from .frames import BinHeader, CoreBin, StaleFrameError
-
-_new_header = tuple.__new__  # BinHeader(*fields) without the named tuple's Python __new__
+from .frames import CoreBin, StaleFrameError
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
@@ -88,24 +86,16 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             if (bb, ba) != top:
                 top = (bb, ba)
                 spot, mid = engine.spot_and_mid(bb, ba)
-            seq, end, count = self.bin_seq, self.bin_end_ns, self.bin_event_count
-            while next_ts >= end:
-                header = _new_header(
-                    BinHeader, (seq, end - width, end, count, event_id, mid, spot, bb, ba, valid)
-                )
-                seq += 1
-                end += width
-                count = 0
-                self.bin_seq, self.bin_end_ns, self.bin_event_count = seq, end, 0
-                yield CoreBin(header, anchor, self)
+            while next_ts >= self.bin_end_ns:
+                yield CoreBin(self._close_bin(event_id, mid, spot, bb, ba, valid), anchor, self)
 
     def _emit(self) -> CoreBin:
         """One bin from the engine as it stands (the eager form, and the final partial bin)."""
         engine = self.engine
         if not engine.deferred:
             engine.advance_time(self.bin_end_ns)
-        top = engine.top()
-        header = self._close_bin(top, top.spot_ref_price_int, top.mid_price)
+        bb, ba, spot, mid, valid = engine.top()
+        header = self._close_bin(engine.event_count, mid, spot, bb, ba, valid)
         return CoreBin(header, engine.anchor_tick_idx, self)
 
     def frame_fields(self, frame: CoreBin) -> np.ndarray:

@@ -142,7 +142,14 @@ class ServePipeline(BinnedPipeline[ServeBin]):
             state[a:b] = spec.state_code[lo:hi]
             last_event_id[a:b] = engine.TE[lo:hi]
             projections[:, a:b] = spec.projections[:, lo:hi]
-        header = self._close_bin(top, spot, mid)
+        header = self._close_bin(
+            engine.event_count,
+            mid,
+            spot,
+            top.best_bid_price_int,
+            top.best_ask_price_int,
+            top.book_valid,
+        )
         return ServeBin(
             header, self._k, fields, score, state, last_event_id, projections, self.horizons_ms
         )
