@@ -147,9 +147,11 @@ def test_record_factors_use_the_bin_end_each_record_is_processed_in() -> None:
     # Fed later in the day, the same records all join the current bin.
     _, later = engine.record_factors(ts, start + 10 * width)
     assert (later == start + 10 * width).all()
-    # Records before the first one at or after skip_before are dropped: no factors needed.
-    _, skipped = engine.record_factors(ts, start + width, skip_before=start + 30 * MS)
+    # Records before the first one at or after skip_before are dropped: no factors needed,
+    # and the others get the same bin ends and factors.
+    skipped_factors, skipped = engine.record_factors(ts, start + width, skip_before=start)
     assert skipped.tolist() == [start + k * width for k in (1, 1, 1, 2, 2, 2, 4)]
+    assert np.array_equal(skipped_factors[:, 1:], factors[:, 1:])
 
 
 def test_late_records_catch_up_like_the_eager_advance() -> None:
@@ -171,8 +173,13 @@ def test_late_records_catch_up_like_the_eager_advance() -> None:
 def test_deferred_clock_only_moves_to_later_bin_ends_and_state_is_eager() -> None:
     engine = AbsoluteTickEngine(16, 250_000_000)
     engine.defer_passive_advance(1_000, 100)
+    assert engine.advanced_to_ns == 0
+    engine.advance_time(1_000)  # the start of bin 0: no bin end yet
+    assert engine.advanced_to_ns == 0
     engine.advance_time(1_200)
+    engine.advance_time(1_200)  # the same bin end again is a no-op
     assert engine.advanced_to_ns == 1_200
+    assert engine.DA[K.DA_CLOCK_K] == 2
     with pytest.raises(ValueError, match="not a bin end"):
         engine.advance_time(1_250)
     with pytest.raises(ValueError, match="not a bin end"):

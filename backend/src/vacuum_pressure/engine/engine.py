@@ -97,7 +97,6 @@ class AbsoluteTickEngine:
             np.zeros(1, dtype=np.int64),
         )
         self._deferred = False
-        self._clock = 0  # deferred mode: the bin end the grid stands at (DA[DA_CLOCK_K]'s)
         self._emit_after_ns = 0
         self.set_bin_width(100_000_000)
         self._oor_logged = 0
@@ -294,9 +293,9 @@ class AbsoluteTickEngine:
         bin_end: int,
         factors: tuple[np.ndarray, np.ndarray],
     ) -> tuple[int, int, int, int, bool, int, int]:
-        """The core path's lean ``run_until`` (deferred mode, after ``reserve(stop - start)``):
-        one kernel call that also returns (best bid, best ask, book_valid, event count, anchor)
-        after it: (next index, counted, best bid, best ask, book_valid, event count, anchor)."""
+        """The core path's ``run_until`` for a deferred engine, after ``reserve(stop - start)``:
+        one kernel call, which also reads what the bin header needs. Returns (next index,
+        records counted in the bin, best bid, best ask, book_valid, event count, anchor)."""
         i, counted, err, oor, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
             events, start, stop, skip_before, warm_before, bin_end,
             *self._kernel_state(), *factors,
@@ -327,11 +326,13 @@ class AbsoluteTickEngine:
         if ts_ns <= 0:
             return
         if self._deferred:
-            clock = self._clock
-            if ts_ns < clock or (ts_ns - self._emit_after_ns) % self._width_ns:
-                raise ValueError(f"deferred advance to {ts_ns} ns: not a bin end after {clock}")
-            self._clock = ts_ns
-            self.DA[K.DA_CLOCK_K] = (ts_ns - self._emit_after_ns) // self._width_ns
+            k, off = divmod(ts_ns - self._emit_after_ns, self._width_ns)
+            if off or k < self.DA[K.DA_CLOCK_K]:
+                raise ValueError(
+                    f"deferred advance to {ts_ns} ns: not a bin end at or after "
+                    f"{self.advanced_to_ns or self._emit_after_ns}"
+                )
+            self.DA[K.DA_CLOCK_K] = k
             return
         mu, mo = K.split_active_ticks(self.TT, ts_ns, self._width_ns, self._uni, self._oth)
         if mu == 0 and mo == 0:
@@ -359,7 +360,7 @@ class AbsoluteTickEngine:
         order per tick); the cost moves to the ticks that are touched or read. Event chunks must
         then come with ``record_factors``. Set before the first bin end.
         """
-        if self._clock:
+        if self.DA[K.DA_CLOCK_K]:
             raise ValueError("defer_passive_advance must be set before the first bin end")
         self.set_bin_width(width_ns)
         self.DA[K.DA_EMIT_AFTER] = self._emit_after_ns = emit_after_ns
@@ -373,7 +374,8 @@ class AbsoluteTickEngine:
     @property
     def advanced_to_ns(self) -> int:
         """Deferred mode: the latest bin end the grid stands at (0 before the first)."""
-        return self._clock
+        k = int(self.DA[K.DA_CLOCK_K])
+        return self._emit_after_ns + k * self._width_ns if k else 0
 
     def record_factors(
         self, ts: np.ndarray, bin_end_ns: int, skip_before: int = 0
