@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import resolve_config
+from .engine.kernels import PRESSURE
 from .events import ACTION_ADD, ACTION_CANCEL, ACTION_CLEAR, ACTION_FILL, ACTION_MODIFY, SIDE_BID
 from .pipeline.core import CorePipeline, stream_core_events
 from .pipeline.serve import ServePipeline, iter_serve_bins
@@ -84,15 +85,13 @@ def _timed(
         last = frame.header.bin_end_ns
         bins += 1
         if read_grid:
-            pressure_sum += float(frame.fields[-2].sum())  # pressure_variant, engine order
+            pressure_sum += float(frame.fields[PRESSURE].sum())  # core path: engine order
     wall = time.perf_counter() - t0
     engine = pipe.engine
     # The serve path also runs the book phase (pre-warmup records, book only).
     processed = engine.event_count if isinstance(pipe, ServePipeline) else engine.processed_count
-    figures = RunFigures(name, bins, processed, engine.event_count, last - first, wall)
-    if read_grid:
-        figures.pressure_sum = pressure_sum
-    return figures
+    read = pressure_sum if read_grid else None
+    return RunFigures(name, bins, processed, engine.event_count, last - first, wall, read)
 
 
 def run_core(
