@@ -107,6 +107,31 @@ def test_deferred_equals_eager_on_real_esh4(esh4_records, minutes: int, read_eve
     assert minutes * 600 - 10 <= bins <= minutes * 600  # the last bins may hold no records
 
 
+def test_order_table_grows_within_a_bin_like_a_big_table() -> None:
+    # 900 adds, 400 cancels/fills/modifies, 300 adds, 20 ms apart (5 a bin): a 16-slot
+    # table doubles seven times, mid-bin, and every bin and grid equals the default table's.
+    ops = (
+        [(0, i, i * 7, 1 + i % 9, 20_000) for i in range(900)]
+        + [(1 + i % 3, i * 13, i * 5, i, 20_000) for i in range(400)]
+        + [(0, i, i * 3, 2, 20_000) for i in range(300)]
+    )
+    evs = build_stream(ops, base_tick=BASE_TICK, t0=et_to_ns(DT, "08:59:40"))
+    big = CorePipeline(CONFIG, DT, "09:00")
+    expected = [(b.header, b.fields.copy()) for b in stream_core_events(big, [evs])]
+    small = CorePipeline(CONFIG, DT, "09:00")
+    small.engine._alloc_table(16)  # as if the table had started this small
+    bins = 0
+    for (header, fields), frame in zip(
+        expected, stream_core_events(small, [evs[:700], evs[700:]]), strict=True
+    ):
+        assert frame.header == header
+        assert np.array_equal(_bits(frame.fields), _bits(fields)), f"bin {header.bin_seq}"
+        bins += 1
+    assert bins > 100
+    assert small.engine.OK.size == 2048  # up to ~900 live orders: 3/4 of 1024 is too few
+    assert small.engine.orders() == big.engine.orders()
+
+
 def test_a_frame_read_after_the_pipeline_moved_on_raises() -> None:
     t0 = et_to_ns(DT, "09:00")
     evs = build_stream([(0, 0, 0, 5, 0), (0, 1, 2, 5, 350_000)], base_tick=BASE_TICK, t0=t0)

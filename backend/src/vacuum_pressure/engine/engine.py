@@ -129,11 +129,12 @@ class AbsoluteTickEngine:
         self._alloc_table(self.OK.size * 2)
         K.table_put_many(self.OK, self.OV, self.OU, self.S, keys, vals)
 
-    def _ensure_capacity(self, upcoming: int) -> None:
-        limit = self.OK.size - self.OK.size // 4
-        while self.S[K.S_N_ORDERS] + upcoming >= limit:
-            self._grow_table()
-            limit = self.OK.size - self.OK.size // 4
+    def _grow_if_full(self) -> bool:
+        """Double the order table if it holds its limit of orders; True if it grew."""
+        if not K.table_full(self.S):
+            return False
+        self._grow_table()
+        return True
 
     # -- error and warning plumbing -------------------------------------------------------------
     def _check(self) -> None:
@@ -233,23 +234,12 @@ class AbsoluteTickEngine:
         """Book-only processing of events[start:stop] until ts >= stop_ts; returns next index."""
         i = start
         while True:
-            self._ensure_capacity(min(stop - i, 1 << 16))
-            j = K.run_book_only(
-                events,
-                i,
-                min(stop, i + (1 << 16)),
-                stop_ts,
-                self.F,
-                self.D,
-                self.OK,
-                self.OV,
-                self.OU,
-                self.S,
+            i = K.run_book_only(
+                events, i, stop, stop_ts, self.F, self.D, self.OK, self.OV, self.OU, self.S
             )
             self._check()
-            if j < min(stop, i + (1 << 16)) or j >= stop:
-                return j
-            i = j
+            if i >= stop or not self._grow_if_full():
+                return i
 
     def run_until(
         self,
@@ -267,21 +257,14 @@ class AbsoluteTickEngine:
             raise ValueError("a deferred engine runs records through run_bin")
         i, counted = start, 0
         while True:
-            chunk_stop = min(stop, i + (1 << 16))
-            self._ensure_capacity(chunk_stop - i)
-            j, c = K.run_until_bin_end(
-                events, i, chunk_stop, skip_before, warm_before, bin_end,
+            i, c = K.run_until_bin_end(
+                events, i, stop, skip_before, warm_before, bin_end,
                 *self._kernel_state(), *self._no_factors,
             )  # fmt: skip
             counted += c
             self._check()
-            if j < chunk_stop or j >= stop:
-                return j, counted
-            i = j
-
-    def reserve(self, records: int) -> None:
-        """Grow the order table so that ``records`` more adds fit (``run_bin`` does not)."""
-        self._ensure_capacity(records)
+            if i >= stop or not self._grow_if_full():
+                return i, counted
 
     def run_bin(
         self,
@@ -293,16 +276,22 @@ class AbsoluteTickEngine:
         bin_end: int,
         factors: tuple[np.ndarray, np.ndarray],
     ) -> tuple[int, int, int, int, bool, int, int]:
-        """The core path's ``run_until`` for a deferred engine, after ``reserve(stop - start)``:
-        one kernel call, which also reads what the bin header needs. Returns (next index,
+        """The core path's ``run_until`` for a deferred engine, in one kernel call (more only to
+        grow the order table), which also reads what the bin header needs. Returns (next index,
         records counted in the bin, best bid, best ask, book_valid, event count, anchor)."""
-        i, counted, err, oor, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
-            events, start, stop, skip_before, warm_before, bin_end,
-            *self._kernel_state(), *factors,
-        )  # fmt: skip
-        if err or oor != self._oor_logged:
-            self._check()
-        return i, counted, bb, ba, bool(valid), n_events, anchor
+        counted = 0
+        while True:
+            i, c, err, oor, full, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
+                events, start, stop, skip_before, warm_before, bin_end,
+                *self._kernel_state(), *factors,
+            )  # fmt: skip
+            counted += c
+            if err or oor != self._oor_logged:
+                self._check()
+            if not full or i >= stop:
+                return i, counted, bb, ba, bool(valid), n_events, anchor
+            self._grow_table()
+            start = i
 
     def spot_and_mid(self, bb: int, ba: int) -> tuple[int, float]:
         """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides."""

@@ -142,6 +142,14 @@ def table_find(OK, OU, S, key):
 
 
 @_jit
+def table_full(S):
+    """True when the table holds its limit of orders (3/4 of its slots): the record loops stop
+    before a record there, and the engine grows the table (a record adds at most one order)."""
+    cap = S[S_MASK] + 1
+    return S[S_N_ORDERS] >= cap - cap // 4
+
+
+@_jit
 def table_put(OK, OV, OU, S, key, side, price, qty, idx):
     """Insert or overwrite ``key``; returns the slot, or -1 when the table is full."""
     mask = S[S_MASK]
@@ -151,7 +159,7 @@ def table_put(OK, OV, OU, S, key, side, price, qty, idx):
             break
         s = (s + 1) & mask
     else:
-        if S[S_N_ORDERS] >= (mask + 1) - (mask + 1) // 4:
+        if table_full(S):
             S[S_ERROR] = ERR_TABLE_FULL
             return -1
         OU[s] = 1
@@ -647,11 +655,12 @@ def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks
 
 @_jit
 def run_book_only(EV, start, stop, stop_ts, F, D, OK, OV, OU, S):
-    """Book-only records from ``start`` until the first with ts >= stop_ts; returns that index."""
+    """Book-only records from ``start`` until the first with ts >= stop_ts (or, before it, a
+    full order table: see ``table_full``); returns that index."""
     i = start
     while i < stop:
         e = EV[i]
-        if e.ts >= stop_ts:
+        if e.ts >= stop_ts or table_full(S):
             break
         book_event(
             F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, False
@@ -672,11 +681,12 @@ def run_until_bin_end(
     Records with ts < ``skip_before`` are dropped (they precede the warmup), records with
     ts < ``warm_before`` are warmup (full mechanics, not counted in the bin), the others are
     counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
-    processed). With ``CS[CS_CORE]`` set, every record first goes through the core path's
-    anchoring rules, before the bin decision as in the reference (re-checking the stopping
-    record on the next call is a no-op). With the deferred passive advance on, ``FAC[:, i]`` holds
-    record i's first-step decay factors for ``dt = FBE[i] - ts`` (``record_factors``), where
-    ``FBE[i]`` must be ``bin_end``. Returns (next index, records counted in the bin).
+    processed) or the order table is full (``table_full``). With ``CS[CS_CORE]`` set, every
+    record first goes through the core path's anchoring rules, before the bin decision as in
+    the reference (re-checking the stopping record on the next call is a no-op). With the
+    deferred passive advance on, ``FAC[:, i]`` holds record i's first-step decay factors for
+    ``dt = FBE[i] - ts`` (``record_factors``), where ``FBE[i]`` must be ``bin_end``. Returns
+    (next index, records counted in the bin).
     """
     deferred = DA[DA_ON] != 0
     bin_k = (bin_end - DA[DA_EMIT_AFTER]) // DA[DA_WIDTH] if deferred else 0
@@ -698,6 +708,8 @@ def run_until_bin_end(
             S[S_ERROR] = ERR_FACTORS
             S[S_ERROR_A] = i
             break
+        if table_full(S):
+            break  # the engine grows the table and calls again from i
         eid, t0, a0, p0, f0, t1, a1 = book_event(
             F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, True
         )
@@ -726,15 +738,15 @@ def run_bin_with_top(
     F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
 ):  # fmt: skip
     """``run_until_bin_end``, returning with it what a bin header needs, in one call:
-    (next index, counted, error code, out-of-range count, best bid, best ask, book_valid,
-    event count, anchor)."""
+    (next index, counted, error code, out-of-range count, order table full, best bid, best ask,
+    book_valid, event count, anchor)."""
     i, counted = run_until_bin_end(
         EV, start, stop, skip_before, warm_before, bin_end,
         F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
     )  # fmt: skip
     return (
-        i, counted, S[S_ERROR], S[S_OOR], S[S_BB], S[S_BA], S[S_BOOK_VALID], S[S_EVENTS],
-        S[S_ANCHOR],
+        i, counted, S[S_ERROR], S[S_OOR], table_full(S), S[S_BB], S[S_BA], S[S_BOOK_VALID],
+        S[S_EVENTS], S[S_ANCHOR],
     )  # fmt: skip
 
 

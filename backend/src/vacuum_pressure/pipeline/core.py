@@ -62,7 +62,6 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         engine = self.engine
         ts = events["ts"]
         factors = engine.record_factors(ts, self.bin_end_ns, self.warmup_start_ns)
-        engine.reserve(n)
         width = self.width_ns
         skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
