@@ -98,6 +98,18 @@ def test_stale_and_corrupt_caches_are_discarded_and_rebuilt(esh4) -> None:
 
     path.write_bytes(good[:100])
     assert load_book_cache(root, key) is None  # truncated
+
+    data = bytearray(good)
+    data[data.find(b"PK\x01\x02") + 10] = 99  # an unknown zip compression method
+    path.write_bytes(bytes(data))
+    assert load_book_cache(root, key) is None  # (NotImplementedError from zipfile)
+    assert not path.exists()
+
+    data = bytearray(good)
+    data[data.find(b"{'descr'")] = ord("(")  # a .npy header that does not parse
+    path.write_bytes(bytes(data))
+    assert load_book_cache(root, key) is None
+    assert not path.exists()
     _session(root, config).build_book_cache()  # rebuilt
     assert load_book_cache(root, key) is not None
 

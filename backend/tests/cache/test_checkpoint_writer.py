@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -59,6 +60,38 @@ def test_writer_writes_in_the_background_and_the_store_reads_it(tmp_path: Path) 
     assert thread is not None and thread.name == "vp-checkpoint-writer"
     writer.close()
     assert not thread.is_alive()
+
+
+def test_an_unreadable_key_file_rebuilds_the_store(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.save(600, 1_000, 77, _state(600))
+    (store.folder / "key.json").write_text('{"p')  # truncated by a crash
+    again = _store(tmp_path)
+    assert again.starts() == []  # its checkpoints could belong to another key: dropped
+    assert json.loads((again.folder / "key.json").read_text()) == again.key.as_json()
+    assert sorted(p.name for p in again.folder.iterdir()) == ["key.json"]
+
+
+def test_stores_opened_at_once_do_not_race_on_the_key_file(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def open_many() -> None:
+        for _ in range(40):
+            try:
+                _store(tmp_path)
+            except BaseException as exc:  # collected for the assertion
+                errors.append(exc)
+
+    for _ in range(5):  # each round starts without a key file, as a first session does
+        for p in _store(tmp_path).folder.iterdir():
+            p.unlink()
+        threads = [threading.Thread(target=open_many) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert sorted(p.name for p in _store(tmp_path).folder.iterdir()) == ["key.json"]
 
 
 class _SlowStore:

@@ -38,7 +38,6 @@ import queue
 import tempfile
 import threading
 import time
-import zipfile
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -267,8 +266,11 @@ def read_npz(path: Path, key: CacheKey) -> tuple[dict[str, np.ndarray], dict[str
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise CacheInvalidError(f"{path} is corrupt: {exc}") from exc
+    except Exception as exc:
+        # Damaged bytes surface as many types (BadZipFile, NotImplementedError for an unknown
+        # compression method, tokenize errors from a .npy header, ...). A cache file that does
+        # not read is rebuilt whatever the reason.
+        raise CacheInvalidError(f"{path} is corrupt: {type(exc).__name__}: {exc}") from exc
     raw_meta = arrays.pop(_META, None)
     if raw_meta is None:
         raise CacheInvalidError(f"{path} is corrupt: no {_META} entry")
@@ -371,11 +373,19 @@ class CheckpointStore:
                 logger.warning("checkpoints in %s are stale or unreadable; rebuilding", self.folder)
                 for old in self.folder.glob("*.npz"):
                     old.unlink(missing_ok=True)
+        else:
+            stored = None
         self.folder.mkdir(parents=True, exist_ok=True)
-        if not key_file.is_file() or json.loads(key_file.read_text()) != wanted:
-            tmp = key_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(wanted, sort_keys=True))
-            os.replace(tmp, key_file)
+        if stored != wanted:
+            # A temporary name of its own: sessions opening the store at once must not race.
+            fd, tmp = tempfile.mkstemp(prefix=".key.", suffix=".tmp", dir=self.folder)
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(json.dumps(wanted, sort_keys=True))
+                os.replace(tmp, key_file)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
         for path in self.folder.glob("bin_*.npz"):
             parts = path.stem.split("_")
             if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
