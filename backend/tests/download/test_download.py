@@ -744,6 +744,86 @@ def test_status_of_an_empty_lake(lake: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out == f"no jobs recorded in {state_path(lake)}\n"
 
 
+_GOOD_ENTRY = {
+    "key": "20260206/MNQ/futures/mbo",
+    "day": "2026-02-06",
+    "root": "MNQ",
+    "kind": "futures",
+    "schema": "mbo",
+    "target": FUT_REL.as_posix(),
+}
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ([], 'it holds an array, expected an object {"version": 1, "jobs": [...]}'),
+        ({"version": 1, "jobs": {}}, '"jobs" is an object, expected an array'),
+        ({"version": 1, "jobs": ["x"]}, "jobs[0] is a string, expected an object"),
+        (
+            {"version": 1, "jobs": [{k: v for k, v in _GOOD_ENTRY.items() if k != "target"}]},
+            "jobs[0] lacks target (required: key, day, root, kind, schema, target)",
+        ),
+        (
+            {"version": 1, "jobs": [_GOOD_ENTRY, {**_GOOD_ENTRY, "download_attempts": "2"}]},
+            "jobs[1] download_attempts is '2', expected an integer",
+        ),
+        (
+            {"version": 1, "jobs": [{**_GOOD_ENTRY, "job_id": 7}]},
+            "jobs[0] job_id is 7, expected a string or null",
+        ),
+        (
+            {"version": 1, "jobs": [{**_GOOD_ENTRY, "state": "done"}]},
+            "jobs[0] state is 'done', expected one of pending, submitted, ready, complete, "
+            "present, failed",
+        ),
+        (
+            {"version": 1, "jobs": [{**_GOOD_ENTRY, "kind": "stocks"}]},
+            "jobs[0] kind is 'stocks', expected 'futures' or 'options'",
+        ),
+        (
+            {"version": 1, "jobs": [{**_GOOD_ENTRY, "day": "06/02/2026"}]},
+            "jobs[0] day is '06/02/2026', expected YYYY-MM-DD",
+        ),
+    ],
+)
+def test_malformed_state_file_is_refused_naming_the_file_and_the_problem(
+    harness: Harness, capsys: pytest.CaptureFixture[str], payload: Any, problem: str
+) -> None:
+    path = state_path(harness.lake)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(payload))
+    before = path.read_bytes()
+    expected = f"error: state file {path}: {problem}; fix it or move it aside to start over\n"
+    assert cli.run_cli(["status", "--lake-root", str(harness.lake)]) == 1
+    assert capsys.readouterr().err == expected
+    assert harness.run(*MNQ_DAY, "--include-futures") == 1
+    assert capsys.readouterr().err == expected
+    assert path.read_bytes() == before
+    assert harness.server.submit_calls == []
+
+
+def test_lake_root_that_is_a_file_is_refused(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_bytes(b"not a lake")
+    harness.lake = a_file
+    assert cli.run_cli(["status", "--lake-root", str(a_file)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --lake-root {a_file} is a file; "
+        "expected a folder (the lake, holding raw/ and download_state/)\n"
+    )
+    harness.lake = a_file / "lake"
+    assert harness.run(*MNQ_DAY, "--include-futures") == 2
+    assert capsys.readouterr().err == (
+        f"error: --lake-root {a_file / 'lake'} is inside {a_file}, which is a file; "
+        "expected a folder (the lake, holding raw/ and download_state/)\n"
+    )
+    assert a_file.read_bytes() == b"not a lake"
+    assert harness.keys_seen == []
+
+
 def test_help_of_the_script() -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["--help"])

@@ -178,7 +178,16 @@ def _poll_interval(value: str) -> float:
 
 
 def _lake_root(value: str | None) -> Path:
-    return Path(value).expanduser().resolve() if value else lake.lake_root()
+    """The lake folder; :class:`ArgumentError` if it (or a folder above it) is a file."""
+    root = Path(value).expanduser().resolve() if value else lake.lake_root()
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir():
+        name = "--lake-root" if value else f"lake root (${lake.LAKE_ROOT_ENV} or backend/lake)"
+        where = "is a file" if existing == root else f"is inside {existing}, which is a file"
+        raise ArgumentError(
+            f"{name} {root} {where}; expected a folder (the lake, holding raw/ and download_state/)"
+        )
+    return root
 
 
 def _out(text: str) -> None:

@@ -12,9 +12,9 @@ import datetime as dt
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from vacuum_pressure.download.jobs import DownloadError, JobSpec
 
@@ -97,6 +97,41 @@ def utc_now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+_REQUIRED_FIELDS = ("key", "day", "root", "kind", "schema", "target")
+_LOCAL_STATES = (PENDING, SUBMITTED, READY, COMPLETE, PRESENT, FAILED)
+_FIELD_TYPES: dict[str, Any] = get_type_hints(JobRecord)
+_FIELD_TYPES["cost_usd"] = float | int | None  # JSON has one number type: 2.0 may read back as 2
+_JSON_NAMES = {str: "a string", int: "an integer", float: "a number", type(None): "null"}
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "true/false"}
+    return kinds.get(type(value), "null" if value is None else "a number")
+
+
+def _record_problem(raw: object) -> str | None:
+    """What is wrong with one job entry of the state file, or None if it is well formed."""
+    if not isinstance(raw, dict):
+        return f"is {_json_kind(raw)}, expected an object"
+    missing = [name for name in _REQUIRED_FIELDS if name not in raw]
+    if missing:
+        return f"lacks {', '.join(missing)} (required: {', '.join(_REQUIRED_FIELDS)})"
+    for name, value in raw.items():
+        expected = _FIELD_TYPES.get(name)
+        if expected is not None and not isinstance(value, expected):
+            accepted = " or ".join(_JSON_NAMES[t] for t in get_args(expected) or [expected])
+            return f"{name} is {value!r}, expected {accepted}"
+    if raw["kind"] not in ("futures", "options"):
+        return f"kind is {raw['kind']!r}, expected 'futures' or 'options'"
+    if raw.get("state", PENDING) not in _LOCAL_STATES:
+        return f"state is {raw['state']!r}, expected one of {', '.join(_LOCAL_STATES)}"
+    try:
+        dt.date.fromisoformat(raw["day"])
+    except ValueError:
+        return f"day is {raw['day']!r}, expected YYYY-MM-DD"
+    return None
+
+
 class StateStore:
     """Load and atomically save the job records of one lake."""
 
@@ -104,26 +139,43 @@ class StateStore:
         self.path = path
 
     def load(self) -> dict[str, JobRecord]:
-        """Records by key; empty when no state file exists yet."""
+        """Records by key; empty when no state file exists yet.
+
+        Raises :class:`DownloadError` naming the file and what is wrong when it is not a
+        version-1 state file with a well-formed record per job.
+        """
         if not self.path.exists():
             return {}
         try:
             payload = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DownloadError(
-                f"state file {self.path} is unreadable ({exc}); move it aside to start over"
-            ) from None
-        if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self._invalid(f"unreadable ({exc})") from None
+        if not isinstance(payload, dict):
+            raise self._invalid(
+                f"it holds {_json_kind(payload)}, "
+                'expected an object {"version": 1, "jobs": [...]}'
+            )
+        if payload.get("version") != STATE_VERSION:
             raise DownloadError(
                 f"state file {self.path} has version {payload.get('version')!r}; "
                 f"this program reads version {STATE_VERSION}"
             )
-        names = {f.name for f in fields(JobRecord)}
+        jobs = payload.get("jobs", [])
+        if not isinstance(jobs, list):
+            raise self._invalid(f'"jobs" is {_json_kind(jobs)}, expected an array')
         records: dict[str, JobRecord] = {}
-        for raw in payload.get("jobs", []):
-            record = JobRecord(**{k: v for k, v in raw.items() if k in names})
+        for index, raw in enumerate(jobs):
+            problem = _record_problem(raw)
+            if problem:
+                raise self._invalid(f"jobs[{index}] {problem}")
+            record = JobRecord(**{k: v for k, v in raw.items() if k in _FIELD_TYPES})
             records[record.key] = record
         return records
+
+    def _invalid(self, problem: str) -> DownloadError:
+        return DownloadError(
+            f"state file {self.path}: {problem}; fix it or move it aside to start over"
+        )
 
     def save(self, records: dict[str, JobRecord]) -> None:
         """Write all records: temp file in the same folder, fsync, then rename over the old."""
