@@ -455,6 +455,48 @@ def test_restart_neither_resubmits_nor_redownloads(harness: Harness) -> None:
     assert (harness.lake / FUT_REL).read_bytes() == placed
 
 
+def _delete_from_lake(path: Path) -> None:
+    path.chmod(0o644)
+    path.unlink()
+
+
+def test_a_deleted_file_is_downloaded_again_from_its_job(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    placed = (harness.lake / FUT_REL).read_bytes()
+    _delete_from_lake(harness.lake / FUT_REL)  # the user removes a bad file to fetch it again
+    caplog.set_level(logging.WARNING)
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert (harness.lake / FUT_REL).read_bytes() == placed
+    assert len(harness.server.submit_calls) == 1  # the finished job serves it again
+    assert len(harness.server.download_calls) == 2
+    record = harness.state()["20260206/MNQ/futures/mbo"]
+    assert (record["state"], record["job_id"], record["download_attempts"]) == (
+        COMPLETE,
+        "GLBX-0001",
+        0,
+    )
+    assert record["sha256"] == hashlib.sha256(placed).hexdigest()
+    assert (
+        f"20260206/MNQ/futures/mbo: {FUT_REL.as_posix()} is no longer in the lake; "
+        "downloading it again from job GLBX-0001"
+    ) in caplog.messages
+
+
+def test_a_deleted_file_that_was_present_is_submitted(harness: Harness) -> None:
+    existing = harness.lake / FUT_REL
+    existing.parent.mkdir(parents=True)
+    existing.write_bytes(b"user's own copy")
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == PRESENT
+    existing.unlink()
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert len(harness.server.submit_calls) == 1
+    assert existing.read_bytes() == harness.server.jobs["GLBX-0001"].content
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == COMPLETE
+
+
 def test_files_already_in_the_lake_are_never_requested_or_touched(harness: Harness) -> None:
     existing = harness.lake / FUT_REL
     existing.parent.mkdir(parents=True)

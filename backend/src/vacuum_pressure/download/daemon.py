@@ -262,7 +262,9 @@ class Downloader:
     def plan(self, specs: list[JobSpec], *, retry_failed: bool = False) -> None:
         """Load the state file and add the request's jobs; known jobs keep their state.
 
-        ``retry_failed`` puts this request's failed jobs back to pending (a new submission).
+        A complete or present job whose file is no longer in the lake (deleted so that it is
+        fetched again) is queued again. ``retry_failed`` puts this request's failed jobs back to
+        pending (a new submission).
         """
         self.records = self.store.load()
         self.active = []
@@ -274,8 +276,33 @@ class Downloader:
             elif retry_failed and record.state == FAILED:
                 logger.info("%s: failed before (%s); submitting again", spec.key, record.error)
                 self._reset(record)
+            elif record.state in (COMPLETE, PRESENT) and not lake_has(self._target(record)):
+                self._requeue_missing(record)
             self.active.append(spec.key)
         self.store.save(self.records)
+
+    def _requeue_missing(self, record: JobRecord) -> None:
+        """Fetch again from the job that placed the file, or submit anew if none did."""
+        record.size_bytes = None
+        record.sha256 = None
+        if record.state == COMPLETE and record.job_id:
+            logger.warning(
+                "%s: %s is no longer in the lake; downloading it again from job %s",
+                record.key,
+                record.target,
+                record.job_id,
+            )
+            record.state = READY
+            record.download_attempts = 0
+            record.error = None
+            record.updated_at = self.now()
+        else:
+            logger.warning(
+                "%s: %s is no longer in the lake; submitting a job for it",
+                record.key,
+                record.target,
+            )
+            self._reset(record)
 
     def _reset(self, record: JobRecord) -> None:
         record.state = PENDING

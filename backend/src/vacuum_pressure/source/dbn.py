@@ -122,8 +122,8 @@ class DecodeStats:
 
 def _corrupt(path: Path, detail: str) -> SourceError:
     return SourceError(
-        f"raw file {path} is truncated or corrupt ({detail}); re-download it "
-        "(the download daemon verifies and replaces files)"
+        f"raw file {path} is truncated or corrupt ({detail}); re-download it: delete the file, "
+        "then run the download daemon for that day again"
     )
 
 
