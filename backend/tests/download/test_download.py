@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from databento.common.error import BentoClientError, BentoServerError
 from databento.historical.api.batch import BatchHttpAPI
 from databento.historical.api.metadata import MetadataHttpAPI
@@ -90,6 +91,8 @@ class FakeServer:
     cost_calls: list[dict[str, Any]] = field(default_factory=list)
     # Errors raised by submit_job, consumed in order, per (parent symbol, schema).
     submit_errors: dict[tuple[str, str], list[Exception]] = field(default_factory=dict)
+    # The same, but raised after the job was created: the answer is lost on the way back.
+    lost_submit_answers: dict[tuple[str, str], list[Exception]] = field(default_factory=dict)
     corrupt_downloads: dict[tuple[str, str], int] = field(default_factory=dict)
     on_list_jobs: Callable[[], None] | None = None
     files_listing: Callable[[FakeJob], list[dict[str, Any]]] | None = None
@@ -147,6 +150,9 @@ class FakeBatch:
             filename=f"glbx-mdp3-{day}.{schema}.dbn.zst",
             corrupt_downloads=self.server.corrupt_downloads.get((symbols[0], schema), 0),
         )
+        lost = self.server.lost_submit_answers.get((symbols[0], schema))
+        if lost:
+            raise lost.pop(0)
         return {"id": job_id, "state": "received", "cost_usd": 1.5}
 
     def list_jobs(
@@ -160,6 +166,21 @@ class FakeBatch:
             state = job.states.pop(0) if len(job.states) > 1 else job.states[0]
             answer.append({"id": job.job_id, "state": state, "ts_received": "2026-02-07"})
         return answer
+
+    def get_job_details(self, job_id: str) -> dict[str, Any]:
+        job = self.server.jobs[job_id]
+        request = job.request
+        # Databento's format: symbols joined by commas, times as UTC nanosecond timestamps.
+        return {
+            **request,
+            "id": job_id,
+            "state": job.states[0],
+            "cost_usd": 1.5,
+            "symbols": ",".join(request["symbols"]),
+            "start": f"{request['start']}T00:00:00.000000000Z",
+            "end": f"{request['end']}T00:00:00.000000000Z",
+            "stype_out": "instrument_id",
+        }
 
     def list_files(self, job_id: str) -> list[dict[str, Any]]:
         job = self.server.jobs[job_id]
@@ -241,6 +262,15 @@ class ManualWaiter:
 
     def stop_requested(self) -> bool:
         return self.stop
+
+
+class StopWhileWaiting(ManualWaiter):
+    """A stop request arrives during the first wait."""
+
+    def wait(self, seconds: float) -> bool:
+        super().wait(seconds)
+        self.stop = True
+        return True
 
 
 @dataclass
@@ -559,6 +589,52 @@ def test_transient_errors_exhausted_leave_the_job_for_the_next_pass(lake: Path) 
     assert waiter.waits == [1.0, 2.0]
     downloader.run_pass()
     assert record.state == SUBMITTED
+
+
+def test_a_submit_whose_answer_is_lost_adopts_the_job_it_created(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Someone's job for another day with the same symbols and schema must not be taken.
+    other = FakeBatch(harness.server).submit_job(
+        **JobSpec(DAY + dt.timedelta(days=2), "MNQ", "futures", "mbo").submit_kwargs()
+    )
+    harness.server.lost_submit_answers[("MNQ.FUT", "mbo")] = [
+        requests.ReadTimeout("read timed out")
+    ]
+    caplog.set_level(logging.WARNING)
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert len(harness.server.submit_calls) == 2  # the other job's, and ours once
+    assert list(harness.server.jobs) == [other["id"], "GLBX-0002"]
+    record = harness.state()["20260206/MNQ/futures/mbo"]
+    assert (record["state"], record["job_id"], record["submit_sent_at"]) == (
+        COMPLETE,
+        "GLBX-0002",
+        None,
+    )
+    assert (harness.lake / FUT_REL).read_bytes() == harness.server.jobs["GLBX-0002"].content
+    assert (
+        "20260206/MNQ/futures/mbo: adopting job GLBX-0002, which an earlier unanswered submit "
+        "created"
+    ) in caplog.messages
+
+
+def test_restart_after_an_unanswered_submit_adopts_the_job(lake: Path) -> None:
+    server = FakeServer()
+    server.lost_submit_answers[("MNQ.OPT", "mbo")] = [BentoServerError(502, message="bad gateway")]
+    specs = [JobSpec(DAY, "MNQ", "futures", "mbo"), JobSpec(DAY, "MNQ", "options", "mbo")]
+    first = Downloader(FakeHistorical(server), lake, waiter=StopWhileWaiting())
+    first.plan(specs)
+    assert first.run_pass()  # stopped while waiting to retry the unanswered submit
+    assert [c["symbols"] for c in server.submit_calls] == [["MNQ.FUT"], ["MNQ.OPT"]]
+    restarted = Downloader(FakeHistorical(server), lake, waiter=ManualWaiter())
+    restarted.plan(specs)
+    assert restarted.records["20260206/MNQ/options/mbo"].submit_sent_at is not None
+    restarted.run(60.0)
+    # GLBX-0001 (the futures job) is owned by its record; GLBX-0002 is the lost one, adopted.
+    assert len(server.submit_calls) == 2
+    options = restarted.records["20260206/MNQ/options/mbo"]
+    assert (options.state, options.job_id) == (COMPLETE, "GLBX-0002")
+    assert (lake / OPT_MBO_REL).read_bytes() == server.jobs["GLBX-0002"].content
 
 
 def test_corrupt_download_is_deleted_and_fetched_again(lake: Path) -> None:
@@ -890,6 +966,7 @@ def test_help_of_the_script() -> None:
     [
         (BatchAPI, BatchHttpAPI, "submit_job"),
         (BatchAPI, BatchHttpAPI, "list_jobs"),
+        (BatchAPI, BatchHttpAPI, "get_job_details"),
         (BatchAPI, BatchHttpAPI, "list_files"),
         (BatchAPI, BatchHttpAPI, "download"),
         (MetadataAPI, MetadataHttpAPI, "get_cost"),

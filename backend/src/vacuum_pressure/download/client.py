@@ -51,7 +51,12 @@ class BatchAPI(Protocol):
         states: Iterable[str] | str | None = ...,
         since: str | None = ...,
     ) -> list[dict[str, Any]]:
-        """Jobs of the account (at least ``id`` and ``state`` each)."""
+        """Jobs of the account: ``id``, ``state`` and ``ts_received`` each."""
+        ...
+
+    def get_job_details(self, job_id: str) -> dict[str, Any]:
+        """One job's full description: its request (``dataset``, ``symbols`` as ``A,B``,
+        ``schema``, ``start``/``end`` as ISO timestamps...) and ``state``."""
         ...
 
     def list_files(self, job_id: str) -> list[dict[str, Any]]:

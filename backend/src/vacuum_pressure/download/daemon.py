@@ -45,6 +45,9 @@ T = TypeVar("T")
 # Every remote state list_jobs can filter on; "received" is not a filter value, so a job still
 # in it is simply absent from the answer and keeps its last known state.
 _LISTED_STATES = ["queued", "processing", "done", "expired"]
+_ADOPTABLE_STATES = ["queued", "processing", "done"]
+# How far before our clock's submit time a lookup searches Databento's (clocks disagree a little).
+_CLOCK_MARGIN = dt.timedelta(hours=1)
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
 
@@ -184,6 +187,31 @@ class Retrier:
 def lake_has(target: Path) -> bool:
     """Whether the lake holds the file, compressed (``.dbn.zst``) or decompressed (``.dbn``)."""
     return target.exists() or target.with_suffix("").exists()
+
+
+def _same_request(job: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether a job's details describe the request ``wanted`` (``submit_job`` arguments)."""
+    for name, value in wanted.items():
+        have = job.get(name)
+        if name == "symbols":
+            listed = have.split(",") if isinstance(have, str) else have or []
+            if set(listed) != set(value):
+                return False
+        elif name in ("start", "end"):
+            if _utc(have) != _utc(value):
+                return False
+        elif have != value:
+            return False
+    return True
+
+
+def _utc(iso: object) -> dt.datetime | None:
+    """An ISO date or timestamp as an aware UTC datetime (naive means UTC, as Databento does)."""
+    try:
+        moment = dt.datetime.fromisoformat(str(iso))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -385,11 +413,7 @@ class Downloader:
                 self._changed(record)
                 continue
             try:
-                job = self.retrier.call(
-                    f"submit {record.key}",
-                    self.client.batch.submit_job,
-                    **record.spec().submit_kwargs(),
-                )
+                job = self.retrier.call(f"submit {record.key}", self._submit_once, record=record)
             except PermanentFailure as exc:
                 self._fail(record, str(exc))
                 continue
@@ -406,12 +430,48 @@ class Downloader:
             record.state = SUBMITTED
             record.remote_state = str(job.get("state") or "received")
             record.submitted_at = self.now()
+            record.submit_sent_at = None
             cost = job.get("cost_usd")
             record.cost_usd = float(cost) if isinstance(cost, int | float) else None
             record.error = None
             # Saved before anything else happens: a restart must see this job to not re-submit.
             self._changed(record)
             logger.info("%s: submitted job %s (%s)", record.key, record.job_id, record.remote_state)
+
+    def _submit_once(self, record: JobRecord) -> dict[str, Any]:
+        """One submit attempt, after adopting the job an earlier unanswered attempt may have made.
+
+        A submit that timed out or met a 5xx may still have created a (paid) job, so the time
+        it went out is saved first; while it is set, Databento's job list is searched before
+        submitting again, in this pass or after a restart.
+        """
+        if record.submit_sent_at is not None:
+            job = self._find_job(record, since=dt.datetime.fromisoformat(record.submit_sent_at))
+            if job is not None:
+                logger.warning(
+                    "%s: adopting job %s, which an earlier unanswered submit created",
+                    record.key,
+                    job.get("id"),
+                )
+                return job
+        record.submit_sent_at = self.now()
+        self._changed(record)
+        return self.client.batch.submit_job(**record.spec().submit_kwargs())
+
+    def _find_job(self, record: JobRecord, since: dt.datetime) -> dict[str, Any] | None:
+        """Details of a live job for the record's request that no record owns, if there is one."""
+        owned = {r.job_id for r in self.records.values() if r.job_id}
+        listed = self.client.batch.list_jobs(
+            states=_ADOPTABLE_STATES, since=(since - _CLOCK_MARGIN).isoformat()
+        )
+        wanted = record.spec().submit_kwargs()
+        for job_id in (str(job.get("id")) for job in listed):
+            if job_id in owned:
+                continue
+            details = self.client.batch.get_job_details(job_id=job_id)
+            if _same_request(details, wanted):
+                return details
+        return None
 
     # -- step 2: poll -----------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ class JobRecord:
     """Last state Databento reported (received, queued, processing, done, expired)."""
     submitted_at: str | None = None
     """When the job was submitted."""
+    submit_sent_at: str | None = None
+    """When a submit went out whose answer never came: Databento may hold the job already."""
     updated_at: str | None = None
     """Last change of this record."""
     cost_usd: float | None = None
