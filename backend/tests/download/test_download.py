@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import json
@@ -11,9 +14,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from os import PathLike
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +93,8 @@ class FakeServer:
     submit_calls: list[dict[str, Any]] = field(default_factory=list)
     list_jobs_calls: list[dict[str, Any]] = field(default_factory=list)
     download_calls: list[tuple[str, str]] = field(default_factory=list)
+    # Range and Authorization headers of each file request.
+    download_headers: list[tuple[str | None, str | None]] = field(default_factory=list)
     cost_calls: list[dict[str, Any]] = field(default_factory=list)
     # Errors raised by submit_job, consumed in order, per (parent symbol, schema).
     submit_errors: dict[tuple[str, str], list[Exception]] = field(default_factory=dict)
@@ -192,31 +199,59 @@ class FakeBatch:
                 "filename": job.filename,
                 "size": len(job.content),
                 "hash": "sha256:" + hashlib.sha256(job.content).hexdigest(),
-                "urls": {"https": f"https://example.invalid/{job_id}/{job.filename}"},
+                "urls": {"https": _file_host().url_for(self.server, job)},
             },
         ]
 
-    def download(
-        self,
-        job_id: str,
-        output_dir: PathLike[str] | str | None = None,
-        filename_to_download: str | None = None,
-        keep_zip: bool = False,
-    ) -> list[Path]:
-        job = self.server.jobs[job_id]
-        assert filename_to_download == job.filename
-        self.server.download_calls.append((job_id, filename_to_download))
-        path = Path(output_dir or ".") / job_id / job.filename
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+class _FileHost(ThreadingHTTPServer):
+    """A loopback HTTP server for the fake jobs' files, as Databento's file links are served.
+
+    Honours ``Range: bytes=N-`` (206) like the real one, and sends a corrupt copy while the job
+    has ``corrupt_downloads`` left.
+    """
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _FileRequest)
+        self.files: dict[str, tuple[FakeServer, FakeJob]] = {}
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url_for(self, server: FakeServer, job: FakeJob) -> str:
+        path = f"/{id(server)}/{job.job_id}/{job.filename}"
+        self.files[path] = (server, job)
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class _FileRequest(BaseHTTPRequestHandler):
+    server: _FileHost
+
+    def do_GET(self) -> None:
+        fake, job = self.server.files[self.path]
+        fake.download_calls.append((job.job_id, job.filename))
+        fake.download_headers.append((self.headers["Range"], self.headers["Authorization"]))
+        content = job.content
         if job.corrupt_downloads > 0:
             job.corrupt_downloads -= 1
-            path.write_bytes(job.content[:-1] + b"X")
-            return [path]
-        # Like the real client: resume a partial file from where it stops.
-        have = path.stat().st_size if path.exists() else 0
-        with path.open("ab") as handle:
-            handle.write(job.content[have:])
-        return [path]
+            content = content[:-1] + b"X"
+        start = (
+            int(self.headers["Range"].removeprefix("bytes=").rstrip("-") or 0)
+            if self.headers["Range"]
+            else 0
+        )
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(content) - start))
+        self.end_headers()
+        self.wfile.write(content[start:])
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@functools.cache
+def _file_host() -> _FileHost:
+    return _FileHost()
 
 
 class FakeMetadata:
@@ -244,7 +279,8 @@ class FakeMetadata:
 class FakeHistorical:
     """Implements :class:`HistoricalClient`."""
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, key: str = KEY) -> None:
+        self.key = key
         self.batch = FakeBatch(server)
         self.metadata = FakeMetadata(server)
 
@@ -282,7 +318,7 @@ class Harness:
 
     def factory(self, key: str) -> FakeHistorical:
         self.keys_seen.append(key)
-        return FakeHistorical(self.server)
+        return FakeHistorical(self.server, key)
 
     def run(self, *args: str, environ: dict[str, str] | None = None) -> int:
         return cli.run_cli(
@@ -457,6 +493,8 @@ def test_download_lands_verified_files_in_the_lake_layout(harness: Harness) -> N
     assert fut["sha256"] == hashlib.sha256(jobs["GLBX-0001"].content).hexdigest()
     assert fut["size_bytes"] == len(jobs["GLBX-0001"].content)
     assert fut["target"] == FUT_REL.as_posix()
+    basic = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
+    assert {auth for _, auth in harness.server.download_headers} == {basic}
     # Nothing left behind in staging, and only the data file (not metadata.json) downloaded.
     assert list((harness.lake / "download_state" / "partial").iterdir()) == []
     assert [name for _, name in harness.server.download_calls] == [
@@ -671,7 +709,9 @@ def test_size_mismatch_is_detected_without_a_hash(lake: Path) -> None:
     server = FakeServer(progression=["done"])
 
     def listing(job: FakeJob) -> list[dict[str, Any]]:
-        return [{"filename": job.filename, "size": len(job.content) + 1, "hash": "md5:abc"}]
+        url = _file_host().url_for(server, job)
+        size = len(job.content) + 1
+        return [{"filename": job.filename, "size": size, "hash": "md5:abc", "urls": {"https": url}}]
 
     server.files_listing = listing
     downloader = Downloader(FakeHistorical(server), lake, waiter=ManualWaiter())
@@ -700,6 +740,7 @@ def test_partial_download_is_resumed_not_placed(lake: Path) -> None:
     downloader.run_pass()
     assert (lake / FUT_REL).read_bytes() == content
     assert not staged.exists()
+    assert [r for r, _ in server.download_headers] == [f"bytes={len(content) // 2}-"]
 
 
 def test_job_without_a_data_file_fails_with_the_listing(lake: Path) -> None:
@@ -752,6 +793,104 @@ def test_sigterm_finishes_the_step_saves_state_and_exits_zero(
         "GLBX-0001",
         "queued",
     )
+
+
+@contextlib.contextmanager
+def _slow_file(gap_s: float | None) -> Iterator[str]:
+    """URL of a loopback server that promises 64 MiB, sends 10 bytes, then a 64 KiB chunk every
+    ``gap_s`` seconds, or with None nothing more: a stalled connection."""
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(64 << 20))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client hung up
+                self.wfile.write(b"\x28\xb5\x2f\xfd" + b"x" * 6)
+                self.wfile.flush()
+                while not release.wait(gap_s or 30.0) and gap_s:
+                    self.wfile.write(b"x" * 65536)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/file"
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _listing_of(url: str) -> Callable[[FakeJob], list[dict[str, Any]]]:
+    return lambda job: [
+        {"filename": job.filename, "size": 64 << 20, "hash": "sha256:00", "urls": {"https": url}}
+    ]
+
+
+STAGED_FUT = Path("download_state/partial/GLBX-0001/glbx-mdp3-20260206.mbo.dbn.zst")
+
+
+def test_a_stalled_download_times_out_and_waits_for_the_next_pass(lake: Path) -> None:
+    server = FakeServer(progression=["done"])
+    waiter = ManualWaiter()
+    policy = RetryPolicy(max_attempts=2, read_timeout_s=0.2)
+    with _slow_file(gap_s=None) as url:
+        server.files_listing = _listing_of(url)
+        downloader = Downloader(FakeHistorical(server), lake, waiter=waiter, policy=policy)
+        downloader.plan([JobSpec(DAY, "MNQ", "futures", "mbo")])
+        assert not downloader.run_pass()
+    record = downloader.records["20260206/MNQ/futures/mbo"]
+    assert record.state == READY
+    assert record.error is not None
+    assert record.error.startswith(
+        "download glbx-mdp3-20260206.mbo.dbn.zst of GLBX-0001: still failing after 2 attempts: "
+    )
+    assert "Read timed out" in record.error
+    assert waiter.waits == [2.0]
+    assert not (lake / FUT_REL).exists()
+
+
+def test_a_stop_request_ends_a_download_at_the_next_chunk(lake: Path) -> None:
+    server = FakeServer(progression=["done"])
+    waiter = StopSignal()
+    policy = RetryPolicy(read_timeout_s=60.0)  # the stop, not a timeout, must end it
+    with _slow_file(gap_s=0.02) as url:
+        server.files_listing = _listing_of(url)
+        downloader = Downloader(FakeHistorical(server), lake, waiter=waiter, policy=policy)
+        downloader.plan([JobSpec(DAY, "MNQ", "futures", "mbo")])
+        threading.Timer(0.3, waiter.request_stop).start()
+        started = time.monotonic()
+        assert downloader.run_pass()
+        assert time.monotonic() - started < 5.0  # the file would take 20 s
+    assert downloader.records["20260206/MNQ/futures/mbo"].state == READY
+    assert not (lake / FUT_REL).exists()
+    assert 10 < (lake / STAGED_FUT).stat().st_size < 64 << 20  # kept, to resume
+
+
+def test_sigterm_ends_a_stalled_download(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = FakeServer(progression=["done"])
+    with _slow_file(gap_s=None) as url:
+        server.files_listing = _listing_of(url)
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        code = cli.run_cli(
+            ["daemon", "--lake-root", str(lake), *MNQ_DAY, "--include-futures"],
+            environ={"DATABENTO_API_KEY": KEY},
+            env_files=[],
+            client_factory=lambda key: FakeHistorical(server, key),
+            waiter=StopSignal(),
+            policy=RetryPolicy(read_timeout_s=0.5),
+            install_signals=True,
+        )
+        assert time.monotonic() - started < 5.0  # the server stalls for 30 s
+    assert code == 0
+    assert "jobs: 1 ready; stopped on request" in capsys.readouterr().out
+    assert not (lake / FUT_REL).exists()
 
 
 # -- key handling ------------------------------------------------------------------------------
@@ -968,7 +1107,6 @@ def test_help_of_the_script() -> None:
         (BatchAPI, BatchHttpAPI, "list_jobs"),
         (BatchAPI, BatchHttpAPI, "get_job_details"),
         (BatchAPI, BatchHttpAPI, "list_files"),
-        (BatchAPI, BatchHttpAPI, "download"),
         (MetadataAPI, MetadataHttpAPI, "get_cost"),
     ],
 )
@@ -986,6 +1124,10 @@ def test_error_classification() -> None:
     assert not is_transient(BentoClientError(401, message="bad key"))
     assert not is_transient(BentoClientError(422, message="bad symbol"))
     assert is_transient(ConnectionError("reset"))
+    for status, transient in ((404, False), (403, False), (429, True), (503, True)):
+        response = requests.Response()
+        response.status_code = status
+        assert is_transient(requests.HTTPError(response=response)) is transient
 
 
 def test_a_decompressed_copy_counts_as_present(harness: Harness) -> None:

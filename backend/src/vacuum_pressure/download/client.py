@@ -4,12 +4,16 @@ The Protocols mirror the real method names and parameter names of ``Historical.b
 ``Historical.metadata`` (databento-python 0.6x-0.8x), so ``databento.Historical(key)`` satisfies
 them as is and a test double implements the same surface. Only keyword arguments are used at the
 call sites, which keeps the fake honest about names.
+
+Files are fetched by :func:`fetch_file`, not by ``Historical.batch.download``: the client's
+download has no timeouts (a stalled connection hangs for ever) and runs in a thread pool that a
+stop request cannot reach.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
-from os import PathLike
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,10 +22,12 @@ from databento.common.error import BentoClientError, BentoError, BentoHttpError,
 
 # HTTP statuses worth retrying: rate limit, request timeout, and the server's 5xx family.
 _TRANSIENT_HTTP = frozenset({408, 409, 425, 429})
+# Bytes per read of a download: a stop request is seen between chunks.
+_CHUNK_BYTES = 64 * 1024
 
 
 class BatchAPI(Protocol):
-    """``Historical.batch``: submit, list and download batch jobs."""
+    """``Historical.batch``: submit batch jobs, list them and their files."""
 
     def submit_job(
         self,
@@ -60,17 +66,8 @@ class BatchAPI(Protocol):
         ...
 
     def list_files(self, job_id: str) -> list[dict[str, Any]]:
-        """Files of a finished job: ``filename``, ``size`` (bytes), ``hash`` (``sha256:<hex>``)."""
-        ...
-
-    def download(
-        self,
-        job_id: str,
-        output_dir: PathLike[str] | str | None = ...,
-        filename_to_download: str | None = ...,
-        keep_zip: bool = ...,
-    ) -> list[Path]:
-        """Download a job's file to ``output_dir/job_id/filename`` (resuming a partial file)."""
+        """Files of a finished job: ``filename``, ``size`` (bytes), ``hash`` (``sha256:<hex>``),
+        ``urls`` (``https``: where :func:`fetch_file` gets it)."""
         ...
 
 
@@ -93,6 +90,11 @@ class MetadataAPI(Protocol):
 
 class HistoricalClient(Protocol):
     """What ``databento.Historical`` offers the downloader."""
+
+    @property
+    def key(self) -> str:
+        """The API key (the basic-auth user name for file downloads)."""
+        ...
 
     @property
     def batch(self) -> BatchAPI:
@@ -118,6 +120,45 @@ def databento_client(key: str) -> HistoricalClient:
     return databento.Historical(key)
 
 
+def fetch_file(
+    url: str,
+    dest: Path,
+    *,
+    key: str,
+    size: int | None,
+    timeout_s: tuple[float, float],
+    should_stop: Callable[[], bool],
+) -> bool:
+    """Download a batch file from ``url`` into ``dest``, resuming after the bytes already there.
+
+    ``key`` is sent as the basic-auth user, as Databento expects. ``size`` (bytes, from the job's
+    file listing) tells a finished or over-long ``dest`` (started over) from a partial one.
+    ``timeout_s`` is (connect, read) in seconds: a server silent for longer raises
+    ``requests.Timeout``. Returns False, keeping what arrived, when ``should_stop()`` is true at
+    a chunk; True once everything arrived, the file flushed to disk (fsync).
+    """
+    have = dest.stat().st_size if dest.exists() else 0
+    if size is not None and have > size:
+        dest.unlink()  # not a prefix of this file
+        have = 0
+    if dest.exists() and have == size:
+        return True
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    with requests.get(
+        url, headers=headers, auth=(key, ""), stream=True, timeout=timeout_s
+    ) as response:
+        response.raise_for_status()
+        # 206 continues the partial file; a plain 200 (range ignored) sends it all again.
+        with dest.open("ab" if response.status_code == 206 else "wb") as handle:
+            for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+                if should_stop():
+                    return False
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return True
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an API error is worth retrying (network trouble, rate limit, 5xx).
 
@@ -128,6 +169,9 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, BentoClientError | BentoHttpError):
         return exc.http_status in _TRANSIENT_HTTP or exc.http_status >= 500
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        return status in _TRANSIENT_HTTP or status >= 500
     if isinstance(exc, requests.RequestException | ConnectionError | TimeoutError):
         return True
     # The client wraps a download that kept failing mid-stream in a bare BentoError.

@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from vacuum_pressure.download.client import HistoricalClient, is_api_error, is_transient
+from vacuum_pressure.download.client import (
+    HistoricalClient,
+    fetch_file,
+    is_api_error,
+    is_transient,
+)
 from vacuum_pressure.download.jobs import DownloadError, JobSpec
 from vacuum_pressure.download.state import (
     COMPLETE,
@@ -94,7 +99,7 @@ class StopSignal:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try before giving up for this pass or for good."""
+    """How long to wait and how hard to try before giving up for this pass or for good."""
 
     max_attempts: int = 5
     """Calls per API request when the error is transient (network, 429, 5xx)."""
@@ -104,6 +109,11 @@ class RetryPolicy:
     """Cap on one backoff delay (s)."""
     max_download_attempts: int = 3
     """Downloads of a job that may fail verification before the job is marked failed."""
+    connect_timeout_s: float = 10.0
+    """Longest wait (s) for the file server to accept a connection."""
+    read_timeout_s: float = 10.0
+    """Longest silence (s) of the file server before a download counts as stalled; also the
+    longest a stop request waits for a stalled download (otherwise it is seen at the next chunk)."""
 
 
 class TransientFailure(DownloadError):
@@ -547,28 +557,29 @@ class Downloader:
             )
         entry = data_files[0]
         name = str(entry["filename"])
+        url = (entry.get("urls") or {}).get("https")
+        if not url:
+            raise PermanentFailure(f"job {job_id}: {name} has no https download link")
+        size = int(entry["size"]) if entry.get("size") is not None else None
         staged = self.partial_root / job_id / name
-        try:
-            self.retrier.call(
-                f"download {name} of {job_id}",
-                self.client.batch.download,
-                job_id=job_id,
-                output_dir=self.partial_root,
-                filename_to_download=name,
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        finished = self.retrier.call(
+            f"download {name} of {job_id}",
+            fetch_file,
+            url=url,
+            dest=staged,
+            key=self.client.key,
+            size=size,
+            timeout_s=(self.policy.connect_timeout_s, self.policy.read_timeout_s),
+            should_stop=self.waiter.stop_requested,
+        )
+        if not finished:
+            raise StopRequested(
+                f"{record.key}: download stopped on request; "
+                f"{staged.stat().st_size} bytes kept to resume"
             )
-        except (ValueError, RuntimeError, FileExistsError) as exc:
-            # The client's own refusals: no https link, no files, a partial file larger than
-            # the listing says. The last one is cured by starting over; the others are not.
-            if isinstance(exc, FileExistsError):
-                self._discard(record, staged, f"partial download unusable ({exc})")
-                return
-            raise PermanentFailure(f"download {name} of {job_id}: {_one_line(exc)}") from exc
-        if not staged.is_file():
-            self._discard(record, staged, f"download of {name} left no file at {staged}")
-            return
-        size = entry.get("size")
         try:
-            digest = verify_file(staged, int(size) if size is not None else None, entry.get("hash"))
+            digest = verify_file(staged, size, entry.get("hash"))
         except DownloadError as exc:
             self._discard(record, staged, f"corrupt download: {exc}")
             return
