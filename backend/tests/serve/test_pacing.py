@@ -158,3 +158,32 @@ def test_session_releases_bins_at_the_paced_times(synth_lake: Path) -> None:
     expected += [0.5 + 0.025 * (n - 9) for n in range(10, 20)]  # speed 4 from bin 10
     expected += [0.75 + 3.0 + 0.025 * (n - 19) for n in range(20, 30)]  # after the pause
     assert times == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_forward_seek_lands_at_once_then_paces_from_the_target(synth_lake: Path) -> None:
+    """At speed 2, a seek 60 s ahead requested after bin 9 (t = 0.5 s) must not wait out the
+    jump (30 s at speed 2): the target bin is handed over at once, the next ones 50 ms apart."""
+    config = load_config()
+    params = parse_stream_params(
+        {"product_type": "future_mbo", "symbol": "MNQH6", "dt": DT, "start_time": START,
+         "speed": "2"}
+    )  # fmt: skip
+    timer = FakeTimer()
+    options = SessionOptions(lake_root=synth_lake, use_cache=False, timer=timer)
+    got: list[tuple[str, float]] = []
+    session: ReplaySession
+
+    def emit(item: Item) -> None:
+        got.append((item[0], timer.t))
+        if item[0] == "bin":
+            session.release()
+        bins = sum(1 for kind, _ in got if kind == "bin")
+        if bins == 10 and item[0] == "bin":
+            session.seek(session.emit_after_ns + 70 * 10**9, "09:01:10")
+        elif bins == 15:
+            session.clock.stop()
+
+    session = ReplaySession(config, params, open_replay(config, DT, synth_lake), options, emit)
+    session.run_to_end()
+    assert [kind for kind, _ in got] == ["bin"] * 10 + ["text", "bin"] + ["bin"] * 4
+    assert [t for _, t in got[10:]] == pytest.approx([0.5, 0.5, 0.55, 0.6, 0.65, 0.7], abs=1e-9)

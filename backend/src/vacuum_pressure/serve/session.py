@@ -419,7 +419,9 @@ class ReplaySession:
                             self._deliver(frame, gen, first_ingest, now)
                         position += n - i
                         break
-                    fast = ff_target is not None and bin_end - width < ff_target
+                    # While seeking, bins up to and including the target go out unpaced: the
+                    # clock is re-anchored when the target bin lands.
+                    fast = ff_target is not None
                     if not fast:
                         self.clock.wait_until(bin_end)
                     t_in = time.perf_counter_ns()
@@ -428,8 +430,7 @@ class ReplaySession:
                     frames = pipeline.feed(chunk[i : j + 1])
                     for b in range(n_bins):
                         if b > 0:
-                            fast = ff_target is not None and pipeline.bin_end_ns - width < ff_target
-                            if not fast:
+                            if ff_target is None:
                                 self.clock.wait_until(pipeline.bin_end_ns)
                             else:
                                 self.clock.check()
