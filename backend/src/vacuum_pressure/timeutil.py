@@ -12,8 +12,9 @@ ET = ZoneInfo("America/New_York")
 UTC = ZoneInfo("UTC")
 NS_PER_S = 1_000_000_000
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HHMM_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+# ASCII digits and \Z: \d takes any Unicode digit, and $ also matches before a final newline.
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_HHMM_RE = re.compile(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?\Z")
 
 
 def parse_date(dt: str) -> date:

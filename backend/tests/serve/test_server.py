@@ -125,6 +125,11 @@ async def _refused(url: str, *, after_config: bool = False) -> tuple[str, int]:
         ({"dt": "20260206"}, "20260206"),
         ({"start_time": "9am"}, "start_time"),
         ({"start_time": "09:00:00"}, "start_time"),
+        # A trailing newline or non-ASCII digits must not pass (they named cache files).
+        ({"start_time": "09:30%0A"}, "start_time"),
+        ({"start_time": "%EF%BC%909:30"}, "start_time"),  # full-width 0
+        ({"symbol": "MNQH6%0A"}, "symbol"),
+        ({"dt": "2026-02-06%0A"}, "date"),
         ({"speed": "500"}, "speed"),
         ({"speed": "nan"}, "speed"),
         ({"projection_cubic_scale": "-1"}, "projection_cubic_scale"),

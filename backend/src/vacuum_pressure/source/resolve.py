@@ -15,12 +15,12 @@ from ..errors import DataFileNotFoundError, SourceError
 from ..lake import lake_root, raw_file_name, raw_mbo_dir
 from ..timeutil import parse_date
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}$")
+SYMBOL_RE = re.compile(r"[A-Z0-9]{1,12}\Z")
 """Accepted contract, ticker and root symbols (upper-case letters and digits)."""
 
 # Futures contract = root + month code + 1-2 year digits (MNQH6 -> MNQ, ESZ24 -> ES). The root
 # is matched lazily so that the month code and year are taken from the end.
-_FUTURE_CONTRACT_RE = re.compile(r"^([A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$")
+_FUTURE_CONTRACT_RE = re.compile(r"([A-Z0-9]+?)[FGHJKMNQUVXZ][0-9]{1,2}\Z")
 
 _LISTING_LIMIT = 20
 
