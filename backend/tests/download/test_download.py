@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import errno
 import functools
 import hashlib
 import inspect
@@ -54,6 +55,8 @@ FUT_REL = Path(
     "raw/source=databento/product_type=future_mbo/symbol=MNQ/table=market_by_order_dbn/"
     "glbx-mdp3-20260206.mbo.dbn.zst"
 )
+# The download in progress of the first job: hidden, beside its target.
+STAGED_FUT = FUT_REL.with_name(".glbx-mdp3-20260206.mbo.dbn.zst.GLBX-0001.part")
 OPT_MBO_REL = Path(
     "raw/source=databento/product_type=future_option_mbo/symbol=MNQ/table=market_by_order_dbn/"
     "glbx-mdp3-20260206.mbo.dbn.zst"
@@ -496,7 +499,8 @@ def test_download_lands_verified_files_in_the_lake_layout(harness: Harness) -> N
     basic = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
     assert {auth for _, auth in harness.server.download_headers} == {basic}
     # Nothing left behind in staging, and only the data file (not metadata.json) downloaded.
-    assert list((harness.lake / "download_state" / "partial").iterdir()) == []
+    for rel in expected:
+        assert sorted(p.name for p in (harness.lake / rel).parent.iterdir()) == [rel.name]
     assert [name for _, name in harness.server.download_calls] == [
         "glbx-mdp3-20260206.mbo.dbn.zst",
         "glbx-mdp3-20260206.mbo.dbn.zst",
@@ -687,7 +691,7 @@ def test_corrupt_download_is_deleted_and_fetched_again(lake: Path) -> None:
     assert record.error is not None
     assert record.error.startswith("corrupt download: glbx-mdp3-20260206.mbo.dbn.zst: sha256 ")
     assert not (lake / FUT_REL).exists()
-    assert not (lake / "download_state/partial/GLBX-0001/glbx-mdp3-20260206.mbo.dbn.zst").exists()
+    assert not (lake / STAGED_FUT).exists()
     downloader.run_pass()
     assert record.state == COMPLETE
     assert (lake / FUT_REL).read_bytes() == server.jobs["GLBX-0001"].content
@@ -733,7 +737,7 @@ def test_partial_download_is_resumed_not_placed(lake: Path) -> None:
     downloader.run_pass()  # submitted, queued
     content = _content_for(server.jobs["GLBX-0001"].request)
     # A previous process died half-way through the download: the half file sits in staging.
-    staged = lake / "download_state/partial/GLBX-0001/glbx-mdp3-20260206.mbo.dbn.zst"
+    staged = lake / STAGED_FUT
     staged.parent.mkdir(parents=True)
     staged.write_bytes(content[: len(content) // 2])
     assert not (lake / FUT_REL).exists()
@@ -741,6 +745,65 @@ def test_partial_download_is_resumed_not_placed(lake: Path) -> None:
     assert (lake / FUT_REL).read_bytes() == content
     assert not staged.exists()
     assert [r for r, _ in server.download_headers] == [f"bytes={len(content) // 2}-"]
+
+
+def test_a_file_that_appears_while_the_job_runs_is_left_alone(lake: Path) -> None:
+    server = FakeServer(progression=["queued", "done"])
+    downloader = Downloader(FakeHistorical(server), lake, waiter=ManualWaiter())
+    downloader.plan([JobSpec(DAY, "MNQ", "futures", "mbo")])
+    downloader.run_pass()  # submitted, queued
+    (lake / STAGED_FUT).parent.mkdir(parents=True)
+    (lake / STAGED_FUT).write_bytes(b"half a download")
+    (lake / FUT_REL).write_bytes(b"user's own copy")
+    downloader.run_pass()
+    assert downloader.records["20260206/MNQ/futures/mbo"].state == PRESENT
+    assert (lake / FUT_REL).read_bytes() == b"user's own copy"
+    assert not (lake / STAGED_FUT).exists()
+    assert server.download_calls == []
+
+
+def test_the_file_is_staged_beside_its_target_synced_then_renamed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lake/raw may sit on another filesystem: only a rename within one folder is safe."""
+    events: list[tuple[str, ...]] = []
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if Path(src).parent != Path(dst).parent:
+            raise OSError(errno.EXDEV, "Invalid cross-device link", str(src), None, str(dst))
+        events.append(("rename", Path(src).name, Path(dst).name))
+        real_replace(src, dst)
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{fd}")).name))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert (harness.lake / FUT_REL).read_bytes() == harness.server.jobs["GLBX-0001"].content
+    assert [e for e in events if "jobs" not in e[1]] == [
+        ("fsync", STAGED_FUT.name),
+        ("rename", STAGED_FUT.name, FUT_REL.name),
+        ("fsync", FUT_REL.parent.name),
+    ]
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == COMPLETE
+
+
+def test_a_lake_folder_that_cannot_be_written_ends_the_run_clearly(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = (harness.lake / FUT_REL).parent  # a file where the table folder belongs
+    blocker.parent.mkdir(parents=True)
+    blocker.write_bytes(b"")
+    assert harness.run(*MNQ_DAY, "--include-futures") == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: 20260206/MNQ/futures/mbo: cannot write into the lake: "
+        f"[Errno 17] File exists: '{blocker}'"
+    )
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == READY
+    assert blocker.read_bytes() == b""
 
 
 def test_job_without_a_data_file_fails_with_the_listing(lake: Path) -> None:
@@ -830,9 +893,6 @@ def _listing_of(url: str) -> Callable[[FakeJob], list[dict[str, Any]]]:
     return lambda job: [
         {"filename": job.filename, "size": 64 << 20, "hash": "sha256:00", "urls": {"https": url}}
     ]
-
-
-STAGED_FUT = Path("download_state/partial/GLBX-0001/glbx-mdp3-20260206.mbo.dbn.zst")
 
 
 def test_a_stalled_download_times_out_and_waits_for_the_next_pass(lake: Path) -> None:

@@ -12,7 +12,6 @@ stop request cannot reach.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -135,7 +134,7 @@ def fetch_file(
     file listing) tells a finished or over-long ``dest`` (started over) from a partial one.
     ``timeout_s`` is (connect, read) in seconds: a server silent for longer raises
     ``requests.Timeout``. Returns False, keeping what arrived, when ``should_stop()`` is true at
-    a chunk; True once everything arrived, the file flushed to disk (fsync).
+    a chunk; True once everything arrived.
     """
     have = dest.stat().st_size if dest.exists() else 0
     if size is not None and have > size:
@@ -154,8 +153,6 @@ def fetch_file(
                 if should_stop():
                     return False
                 handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
     return True
 
 

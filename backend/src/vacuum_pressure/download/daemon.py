@@ -2,9 +2,10 @@
 
 Each pass does three steps over the jobs of the current request, saving the state file after
 every change: submit pending jobs (skipping any whose file the lake already has), poll submitted
-jobs with one ``list_jobs`` call, and download finished ones into
-``lake/download_state/partial/<job_id>/`` where the file is checked (size, and SHA-256 when the
-listing gives one) before an atomic rename puts it under its final name in the lake.
+jobs with one ``list_jobs`` call, and download finished ones into a hidden file beside the target
+(``.<name>.<job_id>.part``), which is flushed to disk (fsync) and checked (size, and SHA-256 when
+the listing gives one) before a rename in that folder puts it under its final name. Staging
+beside the target keeps the rename on one filesystem, wherever ``lake/raw`` is mounted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import shutil
 import stat
 import threading
 from collections import Counter
@@ -224,6 +224,15 @@ def _utc(iso: object) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's (its entries') pending writes to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -245,11 +254,11 @@ def verify_file(path: Path, size: int | None, hash_str: str | None) -> str:
     """
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
-        raise DownloadError(f"{path.name}: size {actual_size} bytes, listing says {size}")
+        raise DownloadError(f"size {actual_size} bytes, listing says {size}")
     actual_hash = sha256_file(path)
     algo, _, expected = (hash_str or "").partition(":")
     if algo.lower() == "sha256" and expected and actual_hash != expected.lower():
-        raise DownloadError(f"{path.name}: sha256 {actual_hash}, listing says {expected}")
+        raise DownloadError(f"sha256 {actual_hash}, listing says {expected}")
     if algo.lower() != "sha256":
         logger.info("%s: no sha256 in the listing (%r); checked size only", path.name, hash_str)
     return actual_hash
@@ -291,7 +300,6 @@ class Downloader:
         self.retrier = Retrier(waiter, self.policy)
         self.now = now
         self.store = StateStore(state_path(lake_root))
-        self.partial_root = state_dir(lake_root) / "partial"
         self.records: dict[str, JobRecord] = {}
         self.active: list[str] = []
 
@@ -343,6 +351,7 @@ class Downloader:
             self._reset(record)
 
     def _reset(self, record: JobRecord) -> None:
+        self._drop_staged(record)
         record.state = PENDING
         record.job_id = None
         record.remote_state = None
@@ -404,12 +413,23 @@ class Downloader:
 
     def _fail(self, record: JobRecord, error: str) -> None:
         logger.error("%s: failed: %s", record.key, error)
+        self._drop_staged(record)
         record.state = FAILED
         record.error = error
         self._changed(record)
 
     def _target(self, record: JobRecord) -> Path:
         return self.lake_root / record.target
+
+    def _staged(self, record: JobRecord) -> Path:
+        """The job's download in progress: hidden, beside its target, never matching ``*.dbn*``."""
+        target = self._target(record)
+        return target.with_name(f".{target.name}.{record.job_id}.part")
+
+    def _drop_staged(self, record: JobRecord) -> None:
+        if record.job_id:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                self._staged(record).unlink()
 
     # -- step 1: submit ---------------------------------------------------------------------
 
@@ -536,12 +556,16 @@ class Downloader:
                 logger.warning("%s; will download on the next pass", exc)
                 record.error = str(exc)
                 self._changed(record)
+            except OSError as exc:
+                # The lake cannot be written (full, read-only, a file where a folder should be).
+                raise DownloadError(f"{record.key}: cannot write into the lake: {exc}") from exc
 
     def _fetch_one(self, record: JobRecord) -> None:
         target = self._target(record)
         job_id = record.job_id or ""
         if lake_has(target):
             logger.info("%s: %s appeared in the lake; left untouched", record.key, record.target)
+            self._drop_staged(record)
             record.state = PRESENT
             self._changed(record)
             return
@@ -561,7 +585,7 @@ class Downloader:
         if not url:
             raise PermanentFailure(f"job {job_id}: {name} has no https download link")
         size = int(entry["size"]) if entry.get("size") is not None else None
-        staged = self.partial_root / job_id / name
+        staged = self._staged(record)
         staged.parent.mkdir(parents=True, exist_ok=True)
         finished = self.retrier.call(
             f"download {name} of {job_id}",
@@ -578,10 +602,11 @@ class Downloader:
                 f"{record.key}: download stopped on request; "
                 f"{staged.stat().st_size} bytes kept to resume"
             )
+        _fsync(staged)  # what is verified is what a power cut leaves on disk
         try:
             digest = verify_file(staged, size, entry.get("hash"))
         except DownloadError as exc:
-            self._discard(record, staged, f"corrupt download: {exc}")
+            self._discard(record, staged, f"corrupt download: {name}: {exc}")
             return
         self._place(record, staged, target, digest)
 
@@ -604,7 +629,6 @@ class Downloader:
         self._changed(record)
 
     def _place(self, record: JobRecord, staged: Path, target: Path, digest: str) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
         if lake_has(target):
             # Someone put a file there meanwhile: the lake's copy wins, ours is dropped.
             staged.unlink()
@@ -612,13 +636,13 @@ class Downloader:
         else:
             # Raw files are immutable (SPEC 3): read-only once in place.
             staged.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            os.replace(staged, target)
+            os.replace(staged, target)  # same folder, so atomic and never across filesystems
+            _fsync(target.parent)  # the rename itself survives a power cut before the state says so
             record.state = COMPLETE
             record.size_bytes = target.stat().st_size
             record.sha256 = digest
             logger.info("%s: placed %s (%d bytes)", record.key, record.target, record.size_bytes)
         record.error = None
-        shutil.rmtree(staged.parent, ignore_errors=True)
         self._changed(record)
 
 
