@@ -57,7 +57,7 @@ _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def state_dir(lake_root: Path) -> Path:
-    """Folder of the state file, lock and partial downloads: ``lake/download_state``."""
+    """Folder of the state file and the lock: ``lake/download_state``."""
     return lake_root / "download_state"
 
 
@@ -125,7 +125,7 @@ class PermanentFailure(DownloadError):
 
 
 class StopRequested(DownloadError):
-    """A stop was requested while waiting to retry."""
+    """A stop was requested while waiting to retry or in the middle of a download."""
 
 
 @dataclass
