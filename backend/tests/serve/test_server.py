@@ -297,6 +297,66 @@ def test_seek_lands_on_the_requested_bin_with_identical_values(
     _run(go())
 
 
+def test_end_of_data_follows_the_last_bin_and_the_session_stays_open(server: Server) -> None:
+    async def go() -> None:
+        # The test day's records end at 09:08: from 09:07 about 600 bins, then end_of_data.
+        async with websockets.connect(server.url(start_time="09:07"), max_size=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "runtime_config"
+            last = None
+            while True:
+                msg = await asyncio.wait_for(ws.recv(), 30)
+                assert isinstance(msg, str)
+                data = json.loads(msg)
+                if data["type"] == "end_of_data":
+                    break
+                assert data["type"] == "grid_update"
+                assert isinstance(await asyncio.wait_for(ws.recv(), 30), bytes)
+                last = data
+            assert last is not None and last["bin_seq"] > 500
+            assert data == {
+                "type": "end_of_data",
+                "last_bin_seq": last["bin_seq"],
+                "last_bin_end_ns": str(last["bin_end_ns"]),
+            }
+            with pytest.raises(TimeoutError):  # quiet, but open: a seek back still works
+                await asyncio.wait_for(ws.recv(), 0.5)
+            await ws.send(json.dumps({"type": "seek", "time_et": "09:07:01"}))
+            assert json.loads(await ws.recv())["op"] == "seek_requested"
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert (ack["op"], ack["bin_seq"]) == ("seek", 10)
+
+        # A start after the data: nothing to send, and the client is told so at once.
+        async with websockets.connect(server.url(start_time="09:30"), max_size=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "runtime_config"
+            end = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert end == {"type": "end_of_data", "last_bin_seq": None, "last_bin_end_ns": None}
+
+    _run(go())
+
+
+def test_a_binary_control_frame_is_answered_with_an_error(server: Server) -> None:
+    async def go() -> None:
+        async with websockets.connect(server.url(speed="1"), max_size=None) as ws:
+            await ws.recv()
+            await _next_bin(ws)
+            await ws.send(json.dumps({"type": "pause"}).encode())
+            while True:  # frames already in flight may precede the reply
+                msg = await asyncio.wait_for(ws.recv(), 30)
+                if isinstance(msg, str) and json.loads(msg)["type"] == "error":
+                    assert "binary" in json.loads(msg)["message"]
+                    break
+            await _next_bin(ws)  # not paused, still streaming
+
+    _run(go())
+
+
+def test_a_long_non_ascii_refusal_still_closes_with_its_code(server: Server) -> None:
+    # 40 full-width letters are 120 bytes of UTF-8: the close reason must be cut by bytes.
+    message, code = _run(_refused(server.url(symbol="%EF%BC%AD" * 40)))
+    assert code == 1008
+    assert "symbol" in message
+
+
 def test_encoder_bytes_equal_the_arrow_stream_writer(reference: list[ServeBin]) -> None:
     schema = grid_schema((100, 200, 300, 400))
     encoder = GridEncoder(schema)

@@ -88,7 +88,9 @@ def runtime_config_message(
 async def _fail(ws: WebSocket, message: str, code: int) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         await ws.send_text(json.dumps({"type": "error", "message": message}))
-        await ws.close(code=code, reason=message[:120])
+        # A close reason is at most 123 bytes of UTF-8 (longer fails the close itself).
+        reason = message.encode()[:120].decode("utf-8", "ignore")
+        await ws.close(code=code, reason=reason)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -247,9 +249,14 @@ async def _receiver(
 ) -> None:
     day_end = utc_day_ns(params.dt)[1]
     while True:
-        text = await ws.receive_text()
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        text = message.get("text")
         reply: dict[str, Any]
         try:
+            if text is None:
+                raise RequestError("control messages are JSON text frames, not binary frames")
             try:
                 msg = json.loads(text)
             except json.JSONDecodeError:

@@ -243,6 +243,7 @@ class ReplaySession:
         self._done_slots: set[int] | None = None
         self.seek_time_et = ""
         self.idle_at_end = True
+        self._last_sent: ServeBin | None = None  # the last bin delivered since start or seek
         self._checkpoints: CheckpointStore | None = None
         self._template = probe.export_state() if options.use_cache else None
         self._thread = threading.Thread(
@@ -297,7 +298,9 @@ class ReplaySession:
             target: int | None = None
             while True:
                 try:
+                    self._last_sent = None
                     self._replay(start, target, gen)
+                    self._emit(("text", gen, self._end_of_data(), None))
                     if not self.idle_at_end:
                         return
                     self.clock.wait_idle()
@@ -481,7 +484,19 @@ class ReplaySession:
             msg["bin_seq"] = frame.header.bin_seq
         return json.dumps(msg)
 
+    def _end_of_data(self) -> str:
+        """The message after the last bin of a replay (null fields: no bin at all)."""
+        last = self._last_sent
+        return json.dumps(
+            {
+                "type": "end_of_data",
+                "last_bin_seq": None if last is None else last.header.bin_seq,
+                "last_bin_end_ns": None if last is None else str(last.header.bin_end_ns),
+            }
+        )
+
     def _deliver(self, frame: ServeBin, gen: int, first_ingest: int, last_ingest: int) -> None:
+        self._last_sent = frame
         ready = time.perf_counter_ns()
         item: Item = ("bin", gen, header_message(frame), self._encoder.encode(frame))
         put_start = time.perf_counter_ns()
