@@ -95,8 +95,43 @@ def test_add_agents_leaves_base_untouched(published) -> None:
     assert (paths.experiments / "agents" / "beta" / "data" / "base_immutable").resolve() == (
         paths.base.resolve()
     )
-    with pytest.raises(PublishError, match="already has a workspace"):
+    with pytest.raises(PublishError, match=r"agents \['alpha'\] already have workspaces"):
         add_agents(DSID, ["alpha"], root)
+
+
+def _agents(paths) -> list[str]:
+    return sorted(p.name for p in (paths.experiments / "agents").iterdir())
+
+
+def test_add_agents_is_all_or_nothing(published) -> None:
+    _, root, paths = published
+    with pytest.raises(PublishError, match=r"\['eda'\] already have workspaces"):
+        add_agents(DSID, ["alpha", "eda"], root)
+    with pytest.raises(VPError, match="agent name 'Bad'"):
+        add_agents(DSID, ["alpha", "Bad"], root)
+    with pytest.raises(PublishError, match="at least one agent"):
+        add_agents(DSID, [], root)
+    assert _agents(paths) == ["eda", "regime"]
+    code = publish_main(["--lake-root", str(root), "add-agents", "--dataset-id", DSID,
+                         "--agents", "alpha,regime"])  # fmt: skip
+    assert code == 2 and _agents(paths) == ["eda", "regime"]
+    # a repeated name counts once
+    assert [p.name for p in add_agents(DSID, ["alpha", "alpha"], root)] == ["alpha"]
+
+
+def test_repeated_agent_names_publish_once(tmp_path: Path) -> None:
+    window = capture_window("2026-02-06", "09:30:00", "10:30:00")
+    src = write_fake_capture(tmp_path / "cap", list(frames_from(window.start_ns, 3)))
+    root = tmp_path / "lake"
+    argv = ["--lake-root", str(root), "publish", "--source-dir", str(src), "--dataset-id", "ds3"]
+    assert publish_main([*argv, "--agents", "eda,eda"]) == 0
+    paths = dataset_paths(root, "ds3")
+    assert _agents(paths) == ["eda"]
+    link = paths.experiments / "agents" / "eda" / "data" / "base_immutable"
+    assert not os.path.isabs(os.readlink(link)) and link.resolve() == paths.base.resolve()
+    assert verify("ds3", root) == []
+    for p in [paths.base, *paths.base.iterdir()]:
+        p.chmod(0o755)
 
 
 def test_publishing_an_existing_id_refuses(published) -> None:

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +33,7 @@ from ..errors import VPError
 from ..lake import research_dir
 from .capture import BINS_FILE, BUCKETS_FILE, MANIFEST_FILE
 from .cli_common import check_name
+from .files import open_parquet, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ def _is_projection(name: str) -> bool:
 
 def _split_buckets(source: Path, grid_out: Path, seed_out: Path) -> None:
     """Stream buckets.parquet row group by row group into the clean grid and the seed."""
-    reader = pq.ParquetFile(source)
+    reader = open_parquet(source)
     names = reader.schema_arrow.names
     missing = [k for k in KEY_COLUMNS if k not in names]
     if missing:
@@ -100,7 +102,10 @@ def _split_buckets(source: Path, grid_out: Path, seed_out: Path) -> None:
         pq.ParquetWriter(seed_out, seed_schema) as sw,
     ):
         for i in range(reader.num_row_groups):
-            table = reader.read_row_group(i)
+            try:
+                table = reader.read_row_group(i)
+            except (pa.ArrowException, OSError) as exc:
+                raise PublishError(f"{source} row group {i} is unreadable: {exc}") from None
             gw.write_table(table.select(grid_cols))
             sw.write_table(table.select(seed_cols))
 
@@ -111,25 +116,50 @@ def _make_read_only(folder: Path) -> None:
     folder.chmod(_READ_ONLY_DIR)
 
 
-def _add_agent(paths: DatasetPaths, name: str) -> Path:
-    workspace = paths.agent(name)
+def _agent_names(agents: Iterable[str]) -> list[str]:
+    """Validated agent names, in order, each once."""
+    return list(dict.fromkeys(check_name("agent name", a) for a in agents))
+
+
+def _add_agent(paths: DatasetPaths, name: str, experiments: Path | None = None) -> Path:
+    """Create ``name``'s workspace under ``experiments`` (default: the dataset's own folder; a
+    temp folder that will be renamed to it while publishing)."""
+    experiments = experiments or paths.experiments
+    workspace = experiments / "agents" / name
     if workspace.exists():
-        raise PublishError(f"agent {name!r} already has a workspace at {workspace}")
+        raise PublishError(f"agent {name!r} already has a workspace at {paths.agent(name)}")
     data = workspace / "data"
     data.mkdir(parents=True)
     (workspace / "outputs").mkdir()
-    # A relative link keeps the dataset valid if the whole lake is moved.
-    target = os.path.relpath(paths.base, data)
+    # A relative link keeps the dataset valid if the whole lake is moved; it is computed from
+    # the final location, so a workspace built in the temp folder points right once renamed.
+    target = os.path.relpath(paths.base, paths.agent(name) / "data")
     (data / "base_immutable").symlink_to(target, target_is_directory=True)
-    shutil.copyfile(paths.experiments / PROJECTION_SEED_FILE, data / PROJECTION_EXPERIMENT_FILE)
+    shutil.copyfile(experiments / PROJECTION_SEED_FILE, data / PROJECTION_EXPERIMENT_FILE)
     (data / PROJECTION_EXPERIMENT_FILE).chmod(0o644)
-    return workspace
+    return paths.agent(name)
+
+
+def _check_source(source_dir: Path) -> dict[str, Any]:
+    """The source capture's manifest, after checking its three files can be read."""
+    for name in (BINS_FILE, BUCKETS_FILE, MANIFEST_FILE):
+        if not (source_dir / name).is_file():
+            raise PublishError(f"--source-dir {source_dir} has no {name}: expected a capture dir")
+    try:
+        manifest = read_manifest(source_dir / MANIFEST_FILE)
+        for name in (BINS_FILE, BUCKETS_FILE):
+            open_parquet(source_dir / name)
+    except VPError as exc:
+        raise PublishError(f"--source-dir {source_dir} is not a readable capture: {exc}") from None
+    return manifest
 
 
 def publish(source_dir: Path, dataset_id: str, agents: Iterable[str], root: Path) -> DatasetPaths:
-    """Publish a capture directory as ``dataset_id``; refuses an id that already exists."""
+    """Publish a capture directory as ``dataset_id`` with workspaces for ``agents`` (repeats
+    count once); refuses an id that already exists. All or nothing: on any error nothing is
+    left behind."""
     source_dir = Path(source_dir).expanduser().resolve()
-    names = [check_name("agent name", a) for a in agents]
+    names = _agent_names(agents)
     paths = dataset_paths(root, dataset_id)
     for p in (paths.base, paths.experiments):
         if p.exists() or p.is_symlink():
@@ -137,16 +167,14 @@ def publish(source_dir: Path, dataset_id: str, agents: Iterable[str], root: Path
                 f"dataset id {dataset_id!r} is already published ({p} exists): datasets are "
                 "immutable; choose a new --dataset-id"
             )
-    for name in (BINS_FILE, BUCKETS_FILE, MANIFEST_FILE):
-        if not (source_dir / name).is_file():
-            raise PublishError(f"--source-dir {source_dir} has no {name}: expected a capture dir")
+    manifest = _check_source(source_dir)
     for p in (paths.base.parent, paths.experiments.parent):
         p.mkdir(parents=True, exist_ok=True)
     base_tmp = Path(tempfile.mkdtemp(prefix=f".{dataset_id}.tmp-", dir=paths.base.parent))
     exp_tmp = Path(tempfile.mkdtemp(prefix=f".{dataset_id}.tmp-", dir=paths.experiments.parent))
+    renamed: list[Path] = []
     try:
         shutil.copyfile(source_dir / BINS_FILE, base_tmp / BINS_FILE)
-        manifest = json.loads((source_dir / MANIFEST_FILE).read_text())
         manifest["published"] = {"dataset_id": dataset_id, "source_dir": str(source_dir)}
         (base_tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
         _split_buckets(
@@ -157,26 +185,54 @@ def publish(source_dir: Path, dataset_id: str, agents: Iterable[str], root: Path
             "files": {name: sha256_file(base_tmp / name) for name in IMMUTABLE_FILES},
         }
         (base_tmp / CHECKSUMS_FILE).write_text(json.dumps(sums, indent=2) + "\n")
+        for name in names:
+            _add_agent(paths, name, exp_tmp)
+        _make_read_only(base_tmp)
         base_tmp.rename(paths.base)
+        renamed.append(paths.base)
         exp_tmp.rename(paths.experiments)
     except BaseException:
-        for p in (base_tmp, exp_tmp):
-            shutil.rmtree(p, ignore_errors=True)
+        for p in (base_tmp, exp_tmp, *renamed):
+            _remove_tree(p)
         raise
-    _make_read_only(paths.base)
-    for name in names:
-        _add_agent(paths, name)
     logger.info("published %s: base %s, experiments %s", dataset_id, paths.base, paths.experiments)
     return paths
 
 
+def _remove_tree(folder: Path) -> None:
+    """Remove ``folder`` even when it was made read-only."""
+    if folder.is_dir():
+        folder.chmod(0o755)
+        for p in folder.iterdir():
+            if not p.is_symlink():
+                p.chmod(0o755 if p.is_dir() else 0o644)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def add_agents(dataset_id: str, agents: Iterable[str], root: Path) -> list[Path]:
-    """Add agent workspaces to a published dataset; the immutable base is not touched."""
-    names = [check_name("agent name", a) for a in agents]
+    """Add agent workspaces to a published dataset (repeats count once); the immutable base is
+    not touched. All or nothing: any bad or existing name refuses the whole list."""
+    names = _agent_names(agents)
+    if not names:
+        raise PublishError("--agents '' is invalid: expected at least one agent name")
     paths = dataset_paths(root, dataset_id)
     if not paths.base.is_dir() or not (paths.experiments / PROJECTION_SEED_FILE).is_file():
         raise PublishError(f"dataset id {dataset_id!r} is not published under {root}")
-    return [_add_agent(paths, name) for name in names]
+    taken = [n for n in names if paths.agent(n).exists() or paths.agent(n).is_symlink()]
+    if taken:
+        raise PublishError(
+            f"agents {taken} already have workspaces in {dataset_id!r}: nothing was added; "
+            "expected only new agent names"
+        )
+    created: list[Path] = []
+    try:
+        for name in names:
+            created.append(_add_agent(paths, name))
+    except BaseException:
+        for workspace in (*created, paths.agent(name)):
+            shutil.rmtree(workspace, ignore_errors=True)
+        raise
+    return created
 
 
 def verify(dataset_id: str, root: Path) -> list[str]:
