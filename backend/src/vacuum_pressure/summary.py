@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .config import resolve_config
+from .config import load_config, resolve_config
+from .errors import VPError
 from .pipeline.replay import serve_bins
 from .timeutil import format_et, warmup_bounds_ns
 
@@ -26,12 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 2 on a bad request (the message names what was wrong)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.minutes <= 0:
-        raise SystemExit("vp replay: --minutes must be > 0")
-    from .config import load_config
+    try:
+        return _replay(args)
+    except VPError as exc:
+        sys.stderr.write(f"vp replay: {exc}\n")
+        return 2
 
+
+def _replay(args: argparse.Namespace) -> int:
+    if not (math.isfinite(args.minutes) and args.minutes > 0):
+        raise VPError(f"--minutes {args.minutes!r} is invalid: expected a number > 0")
     locked = load_config()
     config = resolve_config(args.product_type or locked.product_type, args.symbol or locked.symbol)
     _, start_ns = warmup_bounds_ns(args.dt, args.start_time)
