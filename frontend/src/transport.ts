@@ -80,14 +80,17 @@ export class StreamTransport {
     const socket = this.createSocket(this.url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
-    socket.onopen = () => {
-      this.attempt = 0;
-      this.handlers.onOpen();
-    };
+    socket.onopen = () => this.handlers.onOpen();
     socket.onmessage = (ev: MessageEvent) => {
       const data: unknown = ev.data;
-      if (typeof data === "string") this.handlers.onText(data);
-      else if (data instanceof ArrayBuffer) this.handlers.onBinary(data);
+      if (typeof data === "string") {
+        this.handlers.onText(data);
+      } else if (data instanceof ArrayBuffer) {
+        // The backoff restarts only once the stream has proved healthy by delivering a bin:
+        // resetting on open would retry every 500 ms a server that accepts and then fails.
+        this.attempt = 0;
+        this.handlers.onBinary(data);
+      }
     };
     socket.onerror = () => {
       // A close event always follows; reconnect logic lives there.

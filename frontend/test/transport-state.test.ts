@@ -190,19 +190,30 @@ describe("StreamTransport", () => {
     expect(events).toEqual(["open", 'text:{"type":"ack"}', "binary:4"]);
   });
 
-  it("reconnects with growing delays and resets after a successful open", () => {
+  it("reconnects with growing delays, also when the server accepts and then fails", () => {
     const { t, sockets, timers, events } = setup();
     t.connect();
     sockets[0].drop(1006);
-    expect(timers.map((x) => x.ms)).toEqual([500]);
     timers[0].fn();
-    sockets[1].drop(1006);
-    expect(timers.map((x) => x.ms)).toEqual([500, 1000]);
+    sockets[1].open();
+    sockets[1].message('{"type":"runtime_config"}');
+    sockets[1].drop(1011);
     timers[1].fn();
     sockets[2].open();
-    sockets[2].drop(1011);
-    expect(timers.map((x) => x.ms)).toEqual([500, 1000, 500]);
-    expect(events.filter((e) => e.startsWith("close"))).toEqual(["close:1006:500", "close:1006:1000", "close:1011:500"]);
+    sockets[2].drop(1006);
+    expect(timers.map((x) => x.ms)).toEqual([500, 1000, 2000]);
+    expect(events.filter((e) => e.startsWith("close"))).toEqual(["close:1006:500", "close:1011:1000", "close:1006:2000"]);
+  });
+
+  it("restarts the backoff once a connection has delivered a bin", () => {
+    const { t, sockets, timers } = setup();
+    t.connect();
+    sockets[0].drop(1006);
+    timers[0].fn();
+    sockets[1].open();
+    sockets[1].message(new ArrayBuffer(4));
+    sockets[1].drop(1006);
+    expect(timers.map((x) => x.ms)).toEqual([500, 500]);
   });
 
   it("does not retry after 1008 or a client stop", () => {
