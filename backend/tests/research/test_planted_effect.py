@@ -2,10 +2,9 @@
 rate CI above the TP 8 / SL 4 breakeven) and finds none on the null control (effect off).
 
 One 50-minute session per run (09:00-09:50 ET: 30 minutes of warmup, then the busy open), the
-regime mode with its default parameters on 09:30-09:50 through the serve pipeline, as the CLI
-runs it. Measured (seed 7, stubbed spectrum and real one give the same directional result since
-it reads only pressure/vacuum and the mid): planted 0.543 (CI 0.435-0.647, 81 trades), null
-0.352 (CI 0.238-0.485, 54 trades).
+regime mode with its default parameters (the reference script's) on 09:30-09:50 through the
+serve pipeline, as the CLI runs it. Measured (seed 7): planted 0.649 (CI 0.538-0.747, 77
+resolved trades), null 0.339 (CI 0.233-0.463, 62 resolved trades).
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ def _regime(tmp_path: Path, planted: bool) -> dict[str, Any]:
         Geometry.from_config(config),
     )
     frames.close()
-    result: dict[str, Any] = analysis.regime(series, analysis.RegimeParams())["directional"]
+    result: dict[str, Any] = analysis.regime(series, analysis.RegimeParams())["trade_results"]
     return result
 
 

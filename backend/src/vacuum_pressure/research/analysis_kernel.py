@@ -1,4 +1,4 @@
-"""Numba kernels of the signal analysis: signals with cooldown, TP/SL trades, offline projection."""
+"""Numba kernels of the signal analysis: TP/SL trades and the offline projection."""
 
 from __future__ import annotations
 
@@ -11,125 +11,47 @@ OUTCOME_TIMEOUT = 0
 
 
 @numba.njit(cache=True)
-def threshold_signals(
-    score: np.ndarray, valid: np.ndarray, threshold: float, cooldown: int, first: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(bin index, direction) where ``|score| >= threshold`` from bin ``first`` on.
-
-    A bin with an invalid book never signals; after a signal at t the bins t+1..t+cooldown
-    cannot signal.
-    """
-    n = score.shape[0]
-    idx = np.empty(n, np.int64)
-    direction = np.empty(n, np.int64)
-    m = 0
-    next_ok = first
-    for t in range(max(first, 0), n):
-        if t < next_ok or not valid[t]:
-            continue
-        s = score[t]
-        if s >= threshold or s <= -threshold:
-            idx[m] = t
-            direction[m] = 1 if s > 0 else -1
-            m += 1
-            next_ok = t + cooldown + 1
-    return idx[:m], direction[:m]
-
-
-@numba.njit(cache=True)
 def evaluate_trades(
     mid: np.ndarray,
-    valid: np.ndarray,
     entries: np.ndarray,
     directions: np.ndarray,
-    tp_ticks: float,
-    sl_ticks: float,
+    tp: float,
+    sl: float,
     max_hold: int,
-    tick_size: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(outcome, exit index, pnl in ticks) per trade.
+    """(outcome, exit index, exit price) per trade; ``tp``/``sl`` are price distances (dollars).
 
-    Entry at ``mid[i]``; the later bins i+1..i+max_hold with a valid book are checked in order:
-    the first whose signed move reaches ``+tp_ticks`` is a take-profit, ``-sl_ticks`` a stop-loss.
-    Otherwise a timeout exits at the last valid bin checked (the entry itself if none).
+    Entry at ``mid[i]`` (the caller passes only entries with a price). Bins i+1..i+max_hold-1
+    with a price (mid > 0) are checked in order: the first at ``entry + tp`` or beyond in the
+    trade's direction is a take-profit, ``entry - sl`` or beyond against it a stop-loss (TP is
+    checked first). Otherwise a timeout exits at bin ``min(i + max_hold, n) - 1`` at the last
+    price seen up to it (the entry's if none).
     """
     m = entries.shape[0]
     n = mid.shape[0]
-    outcome = np.zeros(m, np.int64)
+    outcome = np.full(m, OUTCOME_TIMEOUT, np.int64)
     exit_idx = np.zeros(m, np.int64)
-    pnl = np.zeros(m)
-    eps = 1e-9
+    exit_price = np.zeros(m)
     for j in range(m):
         i = entries[j]
-        d = directions[j]
+        up = directions[j] > 0
         entry = mid[i]
-        last = i
-        done = False
-        for t in range(i + 1, min(n, i + max_hold + 1)):
-            if not valid[t]:
+        end = min(i + max_hold, n)
+        exit_idx[j] = end - 1
+        last_price = entry
+        for t in range(i + 1, end):
+            price = mid[t]
+            if not price > 0:
                 continue
-            last = t
-            move = d * (mid[t] - entry) / tick_size
-            if move >= tp_ticks - eps:
-                outcome[j] = OUTCOME_TP
+            last_price = price
+            hit_tp = price >= entry + tp if up else price <= entry - tp
+            hit_sl = price <= entry - sl if up else price >= entry + sl
+            if hit_tp or hit_sl:
+                outcome[j] = OUTCOME_TP if hit_tp else OUTCOME_SL
                 exit_idx[j] = t
-                pnl[j] = move
-                done = True
                 break
-            if move <= -sl_ticks + eps:
-                outcome[j] = OUTCOME_SL
-                exit_idx[j] = t
-                pnl[j] = move
-                done = True
-                break
-        if not done:
-            outcome[j] = OUTCOME_TIMEOUT
-            exit_idx[j] = last
-            pnl[j] = d * (mid[last] - entry) / tick_size
-    return outcome, exit_idx, pnl
-
-
-@numba.njit(cache=True)
-def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at every bin (NaN until ``window`` values exist)."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    acc = 0.0
-    for t in range(n):
-        acc += x[t]
-        if t >= window:
-            acc -= x[t - window]
-        if t >= window - 1:
-            out[t] = acc / window
-    return out
-
-
-@numba.njit(cache=True)
-def band_edges(
-    k: np.ndarray, pressure: np.ndarray, vacuum: np.ndarray, bands: np.ndarray
-) -> np.ndarray:
-    """Per bin and band: ``(P_below + V_above) - (P_above + V_below)`` over band means."""
-    n = pressure.shape[0]
-    nb = bands.shape[0]
-    out = np.zeros((n, nb))
-    for t in range(n):
-        for b in range(nb):
-            lo, hi = bands[b, 0], bands[b, 1]
-            s_pa = s_pb = s_va = s_vb = 0.0
-            c_a = c_b = 0
-            for i in range(k.shape[0]):
-                kk = k[i]
-                if lo <= kk <= hi:
-                    s_pa += pressure[t, i]
-                    s_va += vacuum[t, i]
-                    c_a += 1
-                elif lo <= -kk <= hi:
-                    s_pb += pressure[t, i]
-                    s_vb += vacuum[t, i]
-                    c_b += 1
-            if c_a > 0 and c_b > 0:
-                out[t, b] = (s_pb / c_b + s_va / c_a) - (s_pa / c_a + s_vb / c_b)
-    return out
+        exit_price[j] = last_price
+    return outcome, exit_idx, exit_price
 
 
 @numba.njit(cache=True)

@@ -47,7 +47,7 @@ def price_chart(
     for t in trades:
         xh = (t["ts_ns"] - t0_ns) / 3.6e12
         x = float(_scale(np.array(xh), x_lo, x_hi, PAD, W - 10))
-        y = float(_scale(np.array(t["entry_mid"]), y_lo, y_hi, H - 30, 12))
+        y = float(_scale(np.array(t["entry_price"]), y_lo, y_hi, H - 30, 12))
         colour = OUTCOME_COLOURS[t["outcome"]]
         tip = y - 7 if t["direction"] == "up" else y + 7
         parts.append(

@@ -6,19 +6,18 @@ route yields the same arrays, so the analysis gives the same numbers whatever it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import InstrumentConfig
 from ..errors import VPError
 from ..pipeline.frames import WIRE_FLOAT_FIELDS, ServeBin, projection_column_names
 from .capture import BINS_FILE, BUCKETS_FILE, MANIFEST_FILE
+from .files import read_manifest, read_parquet
 from .publish import GRID_CLEAN_FILE, PROJECTION_SEED_FILE, dataset_paths
 
 CELL_FIELDS = ("pressure_variant", "vacuum_variant", "v_add", "v_pull", "v_fill")
@@ -150,6 +149,13 @@ def _from_tables(geometry: Geometry, bins: pa.Table, grid: pa.Table, proj: pa.Ta
     if grid.num_rows % n != 0:
         raise VPError(f"{grid.num_rows} bucket rows do not split into {n} bins of equal rows")
     proj_names = projection_column_names(geometry.horizons_ms)
+    for table, names, what in (
+        (bins, ("ts_ns", "bin_seq", "mid_price", "spot_ref_price_int", "book_valid"), "bins"),
+        (proj, proj_names, "projection"),
+    ):
+        missing = [c for c in names if c not in table.column_names]
+        if missing:
+            raise VPError(f"the {what} table lacks columns {missing}: is it a capture's?")
     k = _matrix(grid, "k", n)
     return BinSeries(
         geometry,
@@ -166,28 +172,30 @@ def _from_tables(geometry: Geometry, bins: pa.Table, grid: pa.Table, proj: pa.Ta
 
 
 def load_capture(folder: Path, config: InstrumentConfig | None = None) -> BinSeries:
-    """A capture directory written by ``cache_vp_output.py``."""
+    """A capture directory written by ``cache_vp_output.py`` (or the reference system); the tick
+    comes from ``config`` when the manifest has none."""
     folder = Path(folder)
     for name in (BINS_FILE, BUCKETS_FILE, MANIFEST_FILE):
         if not (folder / name).is_file():
             raise VPError(f"capture dir {folder} has no {name}")
-    geometry = Geometry.from_manifest(json.loads((folder / MANIFEST_FILE).read_text()), config)
+    geometry = Geometry.from_manifest(read_manifest(folder / MANIFEST_FILE), config)
     cols = ["k", *CELL_FIELDS, "spectrum_score"]
     proj = projection_column_names(geometry.horizons_ms)
-    bins = pq.read_table(folder / BINS_FILE)
-    cells = pq.read_table(folder / BUCKETS_FILE, columns=cols + proj)
+    bins = read_parquet(folder / BINS_FILE)
+    cells = read_parquet(folder / BUCKETS_FILE, cols + proj)
     return _from_tables(geometry, bins, cells, cells)
 
 
-def load_published(root: Path, dataset_id: str) -> BinSeries:
-    """A published dataset: the immutable base plus the experiment store's projection seed."""
+def load_published(
+    root: Path, dataset_id: str, config: InstrumentConfig | None = None
+) -> BinSeries:
+    """A published dataset: the immutable base plus the experiment store's projection seed; the
+    tick comes from ``config`` when the manifest has none (reference-format captures)."""
     paths = dataset_paths(root, dataset_id)
     if not (paths.base / MANIFEST_FILE).is_file():
         raise VPError(f"dataset id {dataset_id!r} is not published under {root}")
-    geometry = Geometry.from_manifest(json.loads((paths.base / MANIFEST_FILE).read_text()))
-    bins = pq.read_table(paths.base / BINS_FILE)
-    grid = pq.read_table(
-        paths.base / GRID_CLEAN_FILE, columns=["k", *CELL_FIELDS, "spectrum_score"]
-    )
-    proj = pq.read_table(paths.experiments / PROJECTION_SEED_FILE)
+    geometry = Geometry.from_manifest(read_manifest(paths.base / MANIFEST_FILE), config)
+    bins = read_parquet(paths.base / BINS_FILE)
+    grid = read_parquet(paths.base / GRID_CLEAN_FILE, ["k", *CELL_FIELDS, "spectrum_score"])
+    proj = read_parquet(paths.experiments / PROJECTION_SEED_FILE)
     return _from_tables(geometry, bins, grid, proj)
