@@ -158,7 +158,7 @@ def test_verify_detects_tampering(published) -> None:
     assert publish_main(["--lake-root", str(root), "verify", "--dataset-id", DSID]) == 1
 
 
-@pytest.mark.parametrize("bad", ["../etc", "Upper", "a/b", "", "x" * 65, "a-b"])
+@pytest.mark.parametrize("bad", ["../etc", "Upper", "a/b", "", "x" * 65, "a-b", "ok\n"])
 def test_ids_and_agent_names_are_validated(tmp_path: Path, bad: str) -> None:
     with pytest.raises(VPError, match="expected 1-64 characters"):
         dataset_paths(tmp_path, bad)

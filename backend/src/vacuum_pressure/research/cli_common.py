@@ -12,7 +12,7 @@ from ..config import InstrumentConfig, load_config
 from ..errors import VPError
 from ..spectrum import ProjectionModel
 
-_ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_ID_RE = re.compile(r"[a-z0-9_]{1,64}\Z")  # \Z: $ would accept a final newline
 
 
 def add_instrument_args(ap: argparse.ArgumentParser) -> None:
