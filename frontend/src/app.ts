@@ -206,6 +206,9 @@ export class VacuumPressureApp {
     this.panel.clear();
     this.paused = false;
     this.controls.showPaused(false);
+    // After a reconnect the server's session runs at its own speed, not the last one acked.
+    if (config.speed !== null) this.speed = config.speed;
+    this.controls.showSpeed(this.speed);
     this.resetPacing();
     this.setPhase("live");
   }

@@ -42,6 +42,11 @@ function str(obj: Json, name: string, frame: string): string {
   return v;
 }
 
+/** A field the server may leave out: null when absent, otherwise read like a required one. */
+function optional<T>(obj: Json, name: string, frame: string, read: (o: Json, n: string, f: string) => T): T | null {
+  return obj[name] === undefined || obj[name] === null ? null : read(obj, name, frame);
+}
+
 function numList(obj: Json, name: string, frame: string): number[] {
   const v = field(obj, name, frame);
   if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
@@ -99,6 +104,10 @@ export function parseRuntimeConfig(obj: Json): RuntimeConfig {
   if (!Array.isArray(schema)) {
     throw new ProtocolError(`runtime_config field "grid_schema_fields" must be a list`);
   }
+  const speed = optional(obj, "speed", f, num);
+  if (speed !== null && speed < 0) {
+    throw new ProtocolError(`runtime_config speed must be >= 0, got ${String(speed)}`);
+  }
   const schemaNames = schema.map((s: unknown) =>
     typeof s === "string" ? s : typeof s === "object" && s !== null && "name" in s ? String((s as Json).name) : String(s),
   );
@@ -123,6 +132,7 @@ export function parseRuntimeConfig(obj: Json): RuntimeConfig {
     stream_format: "dense_grid",
     grid_schema_fields: schemaNames,
     grid_rows: gridRows,
+    speed,
     tick_int: Math.round(tickSize / priceScale),
     raw: obj,
   };

@@ -24,6 +24,8 @@ export interface RuntimeConfig {
   readonly stream_format: "dense_grid";
   readonly grid_schema_fields: readonly string[];
   readonly grid_rows: number;
+  /** The session's replay speed (0 = unpaced); null when the server does not send it. */
+  readonly speed: number | null;
   /** Price integer units per tick: round(tick_size / price_scale) (futures). */
   readonly tick_int: number;
   readonly raw: Readonly<Record<string, unknown>>;

@@ -96,6 +96,18 @@ describe("ProtocolDecoder", () => {
     );
   });
 
+  it("reads the session speed from the config, when sent, and rejects a bad one", () => {
+    const speedOf = (overrides: Record<string, unknown>) => {
+      const msg = new ProtocolDecoder().handleText(JSON.stringify(runtimeConfig(overrides)));
+      return msg.kind === "config" ? msg.config.speed : undefined;
+    };
+    expect(speedOf({ speed: 20 })).toBe(20);
+    expect(speedOf({ speed: 0 })).toBe(0);
+    expect(speedOf({})).toBeNull();
+    expect(() => speedOf({ speed: "fast" })).toThrow('runtime_config field "speed" must be a finite number, got "fast"');
+    expect(() => speedOf({ speed: -1 })).toThrow("runtime_config speed must be >= 0, got -1");
+  });
+
   it("rejects a frame with a missing column or the wrong row count", () => {
     const d = configured();
     d.handleText(JSON.stringify(gridHeader(0)));

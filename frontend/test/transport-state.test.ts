@@ -6,7 +6,8 @@ import { columnX, computeLayout, hitCell, labelStepRows, tickY } from "../src/he
 import { keyAction, nextSpeed } from "../src/keyboard";
 import { normaliseEtTime, streamParamsFromLocation } from "../src/stream-params";
 import { formatEt, formatEtMillis } from "../src/time-format";
-import { StreamTransport, type SocketLike } from "../src/transport";
+import { StreamTransport } from "../src/transport";
+import { FakeSocket } from "./fake-socket";
 
 describe("stream params", () => {
   it("forwards the selection to port 8002 on the page host by default", () => {
@@ -122,34 +123,6 @@ describe("cell colour cache", () => {
     expect([c.computed, c.reused]).toEqual([3, 1]);
   });
 });
-
-class FakeSocket implements SocketLike {
-  binaryType: BinaryType = "blob";
-  readyState = 0;
-  sent: string[] = [];
-  closed: number | null = null;
-  onopen: ((ev: Event) => void) | null = null;
-  onmessage: ((ev: MessageEvent) => void) | null = null;
-  onclose: ((ev: CloseEvent) => void) | null = null;
-  onerror: ((ev: Event) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(code?: number): void {
-    this.closed = code ?? 1000;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({} as Event);
-  }
-  message(data: unknown): void {
-    this.onmessage?.({ data } as MessageEvent);
-  }
-  drop(code: number): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: "" } as CloseEvent);
-  }
-}
 
 describe("StreamTransport", () => {
   function setup() {

@@ -1,0 +1,107 @@
+// @vitest-environment jsdom
+/**
+ * The page's reaction to the stream (badge, speed select, errors), driven through a fake
+ * socket. jsdom has no canvas: a 2D context that accepts every call stands in, and frames are
+ * never drawn (these tests look at the page state, the browser tests look at pixels).
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { VacuumPressureApp } from "../src/app";
+import { gridArrow, gridHeader, runtimeConfig } from "./fake-stream";
+import { FakeSocket } from "./fake-socket";
+
+const PAGE = readFileSync(resolve(__dirname, "../vacuum-pressure.html"), "utf8");
+const BODY = /<body>([\s\S]*)<\/body>/.exec(PAGE)?.[1] ?? "";
+
+function fakeContext(): CanvasRenderingContext2D {
+  const calls: Record<string, unknown> = {
+    createImageData: (w: number, h: number) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }),
+  };
+  return new Proxy(calls, { get: (t, name: string) => t[name] ?? (() => undefined), set: () => true }) as never;
+}
+
+class PageHarness {
+  readonly sockets: FakeSocket[] = [];
+  private readonly retries: (() => void)[] = [];
+  readonly app: VacuumPressureApp;
+
+  constructor(search: string) {
+    document.body.innerHTML = BODY;
+    window.history.replaceState(null, "", `/vacuum-pressure.html${search}`);
+    this.app = new VacuumPressureApp(document, window, {
+      createSocket: () => {
+        const s = new FakeSocket();
+        this.sockets.push(s);
+        return s;
+      },
+      setTimer: (fn) => this.retries.push(fn),
+      clearTimer: () => undefined,
+    });
+    this.app.start();
+    this.socket.open();
+  }
+
+  get socket(): FakeSocket {
+    return this.sockets[this.sockets.length - 1];
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.socket.message(JSON.stringify(message));
+  }
+
+  sendBins(from: number, count: number): void {
+    for (let seq = from; seq < from + count; seq++) {
+      this.send(gridHeader(seq));
+      this.socket.message(gridArrow({ radius: 5, horizonsMs: [100, 200, 300, 400] }).slice().buffer);
+    }
+  }
+
+  /** The server drops the connection; the page reconnects and the new socket opens. */
+  reconnect(code = 1006): void {
+    this.socket.drop(code);
+    this.retries.shift()?.();
+    this.socket.open();
+  }
+
+  text(id: string): string {
+    return document.getElementById(id)?.textContent ?? "";
+  }
+
+  get badgePhase(): string | undefined {
+    return document.getElementById("badge")?.dataset.phase;
+  }
+}
+
+let page: PageHarness | null = null;
+
+function openPage(search = "?symbol=MNQH6&start_time=09:30&speed=2"): PageHarness {
+  page = new PageHarness(search);
+  return page;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
+  vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockImplementation(() => fakeContext());
+  window.requestAnimationFrame = () => 0;
+});
+
+afterEach(() => {
+  page?.app.dispose();
+  page = null;
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("speed after a reconnect", () => {
+  it("shows the speed the server's new session runs at, not the last one acked", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ speed: 2 }));
+    p.send({ type: "ack", op: "set_speed", speed: 8 });
+    expect((document.getElementById("speed") as HTMLSelectElement).value).toBe("8");
+    p.reconnect();
+    p.send(runtimeConfig({ speed: 2 }));
+    expect((document.getElementById("speed") as HTMLSelectElement).value).toBe("2");
+    expect(window.__vp?.snapshot().speed).toBe(2);
+  });
+});
