@@ -114,7 +114,7 @@ export class VacuumPressureApp {
     this.transport = new StreamTransport(
       params.wsUrl,
       {
-        onOpen: () => this.setPhase("connecting"),
+        onOpen: () => this.onOpen(),
         onText: (t) => this.guard(() => this.onText(t)),
         onBinary: (b) => this.guard(() => this.onBinary(b)),
         onClose: (code, reason, retry) => this.onClose(code, reason, retry),
@@ -165,8 +165,16 @@ export class VacuumPressureApp {
     }
   }
 
+  private onOpen(): void {
+    this.lastServerError = null;
+    this.setPhase("connecting");
+  }
+
   private onText(text: string): void {
     const msg = this.decoder.handleText(text);
+    // An error frame explains a close only when nothing followed it (the server's failure path
+    // is error + close): a control error followed by more stream explains nothing.
+    this.lastServerError = msg.kind === "server_error" ? msg.message : null;
     switch (msg.kind) {
       case "config":
         this.onConfig(msg.config);
@@ -175,7 +183,6 @@ export class VacuumPressureApp {
         this.onAck(msg.ack);
         break;
       case "server_error":
-        this.lastServerError = msg.message;
         if (this.config === null) this.fail(`Server refused the stream: ${msg.message}`);
         else this.showNotice(`server: ${msg.message}`);
         break;
@@ -191,6 +198,7 @@ export class VacuumPressureApp {
   private onBinary(data: ArrayBuffer): void {
     const t0 = performance.now();
     const msg = this.decoder.handleBinary(data);
+    this.lastServerError = null;
     if (msg.kind !== "frame") return;
     const t1 = performance.now();
     this.onFrame(msg.frame);

@@ -23,7 +23,7 @@ function fakeContext(): CanvasRenderingContext2D {
 
 class PageHarness {
   readonly sockets: FakeSocket[] = [];
-  private readonly retries: (() => void)[] = [];
+  readonly retries: (() => void)[] = [];
   readonly app: VacuumPressureApp;
 
   constructor(search: string) {
@@ -103,5 +103,37 @@ describe("speed after a reconnect", () => {
     p.send(runtimeConfig({ speed: 2 }));
     expect((document.getElementById("speed") as HTMLSelectElement).value).toBe("2");
     expect(window.__vp?.snapshot().speed).toBe(2);
+  });
+});
+
+describe("a server error frame and a later close 1011", () => {
+  it("is final when the error came just before the close", () => {
+    const p = openPage();
+    p.send(runtimeConfig());
+    p.sendBins(0, 2);
+    p.send({ type: "error", message: "raw file x is truncated or corrupt" });
+    p.socket.drop(1011);
+    expect(p.text("error")).toBe("Stream failed: raw file x is truncated or corrupt");
+    expect(p.text("badge")).toBe("error");
+  });
+
+  it("explains nothing once more stream followed it", () => {
+    const p = openPage();
+    p.send(runtimeConfig());
+    p.send({ type: "error", message: "seek target 25:00 is invalid" });
+    p.sendBins(0, 1);
+    p.socket.drop(1011);
+    expect(p.text("badge")).toBe("reconnecting in 0.5 s");
+    expect(document.getElementById("error")?.hidden).toBe(true);
+  });
+
+  it("explains nothing on a later connection", () => {
+    const p = openPage();
+    p.send(runtimeConfig());
+    p.send({ type: "error", message: "seek target 25:00 is invalid" });
+    p.reconnect(1006);
+    p.socket.drop(1011);
+    expect(p.text("badge")).toBe("reconnecting in 1.0 s");
+    expect(document.getElementById("error")?.hidden).toBe(true);
   });
 });
