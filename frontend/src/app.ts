@@ -14,7 +14,7 @@ import { SHORTCUT_HELP } from "./keyboard";
 import { SignalPanel } from "./panel";
 import { ProtocolDecoder } from "./protocol-decoder";
 import { ProtocolError } from "./protocol-error";
-import type { ControlAck, GridFrame, RuntimeConfig } from "./protocol-types";
+import type { ControlAck, EndOfData, GridFrame, RuntimeConfig } from "./protocol-types";
 import { streamParamsFromLocation } from "./stream-params";
 import { formatEtMillis } from "./time-format";
 import { Tooltip, tooltipLines } from "./tooltip";
@@ -50,6 +50,10 @@ export class VacuumPressureApp {
   private speed = 1;
   private fatal: string | null = null;
   private lastServerError: string | null = null;
+  /** ET time the replay runs from: runtime_config.start_time, then each landed seek's target. */
+  private replayFrom: string | null = null;
+  /** Set by end_of_data until a seek lands or a new stream starts. */
+  private endOfData: EndOfData | null = null;
   /** Arrival time of the first bin since the last pacing reset; null until it arrives. */
   private pacingStart: number | null = null;
   private binsSincePacing = 0;
@@ -182,6 +186,11 @@ export class VacuumPressureApp {
       case "ack":
         this.onAck(msg.ack);
         break;
+      case "end_of_data":
+        // The heatmap keeps the last bins; only the badge changes (and stops counting lag).
+        this.endOfData = msg.end;
+        this.setPhase("ended");
+        break;
       case "server_error":
         if (this.config === null) this.fail(`Server refused the stream: ${msg.message}`);
         else this.showNotice(`server: ${msg.message}`);
@@ -217,6 +226,8 @@ export class VacuumPressureApp {
     // After a reconnect the server's session runs at its own speed, not the last one acked.
     if (config.speed !== null) this.speed = config.speed;
     this.controls.showSpeed(this.speed);
+    this.replayFrom = config.start_time;
+    this.endOfData = null;
     this.resetPacing();
     this.setPhase("live");
   }
@@ -272,7 +283,7 @@ export class VacuumPressureApp {
       case "resume":
         this.paused = false;
         this.resetPacing();
-        this.setPhase("live");
+        this.setPhase(this.endOfData === null ? "live" : "ended");
         break;
       case "set_speed": {
         const s = ack.raw.speed;
@@ -288,6 +299,9 @@ export class VacuumPressureApp {
         this.renderer.clear();
         this.panel.clear();
         this.resetPacing();
+        if (typeof ack.raw.time_et === "string") this.replayFrom = ack.raw.time_et;
+        this.endOfData = null;
+        if (!this.paused) this.setPhase("live");
         break;
       default:
         break;
@@ -348,7 +362,9 @@ export class VacuumPressureApp {
       this.phase === "live" && this.config !== null && this.pacingStart !== null
         ? lagBins(performance.now() - this.pacingStart, this.speed, this.config.cell_width_ms, this.binsSincePacing)
         : 0;
-    const badge = badgeFor(this.phase, lag, this.retryInMs);
+    const noBinAtAll = this.endOfData !== null && this.endOfData.last_bin_seq === null;
+    const noDataFrom = noBinAtAll ? (this.replayFrom ?? "the start time") : null;
+    const badge = badgeFor(this.phase, lag, this.retryInMs, noDataFrom);
     this.el.badge.textContent = badge.text;
     this.el.badge.dataset.phase = lag > 3 && badge.phase === "live" ? "lagging" : badge.phase;
   }

@@ -1,6 +1,7 @@
 /** Connection badge state and the pure rules behind it (backoff, lag). */
 
-export type ConnectionPhase = "connecting" | "live" | "paused" | "reconnecting" | "error" | "closed";
+/** `ended`: the replay has sent its last bin (end_of_data); the connection stays open for a seek. */
+export type ConnectionPhase = "connecting" | "live" | "paused" | "ended" | "reconnecting" | "error" | "closed";
 
 export interface ConnectionBadge {
   readonly phase: ConnectionPhase;
@@ -24,12 +25,18 @@ export function lagBins(elapsedMs: number, speed: number, cellWidthMs: number, b
   return Math.max(0, Math.floor((elapsedMs * speed) / cellWidthMs) - binsReceived);
 }
 
-export function badgeFor(phase: ConnectionPhase, lag: number, retryInMs = 0): ConnectionBadge {
+/**
+ * The badge for `phase`. `noDataFrom` (ET time) matters only when `ended`: set when the replay
+ * had not a single bin at or after that time, null when it ended after its last bin.
+ */
+export function badgeFor(phase: ConnectionPhase, lag: number, retryInMs = 0, noDataFrom: string | null = null): ConnectionBadge {
   switch (phase) {
     case "live":
       return lag > LAG_TOLERANCE_BINS
         ? { phase, text: `lagging by ${String(lag)} bins` }
         : { phase, text: "live" };
+    case "ended":
+      return { phase, text: noDataFrom === null ? "end of data" : `no data at or after ${noDataFrom}` };
     case "reconnecting":
       return { phase, text: `reconnecting in ${(retryInMs / 1000).toFixed(1)} s` };
     default:

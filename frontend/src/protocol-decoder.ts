@@ -1,12 +1,13 @@
 /**
  * The SPEC 8 stream as a state machine: runtime_config first, then per bin a grid_update
- * text header immediately followed by one binary Arrow frame. Any departure throws a
- * ProtocolError whose message says what was broken.
+ * text header immediately followed by one binary Arrow frame; end_of_data after the last bin of
+ * a replay (more bins may follow a seek). Any departure throws a ProtocolError whose message
+ * says what was broken.
  */
 import { decodeGridFrame } from "./arrow-grid";
 import { parseInt64 } from "./int64";
 import { ProtocolError } from "./protocol-error";
-import type { ControlAck, GridFrame, GridHeader, RuntimeConfig } from "./protocol-types";
+import type { ControlAck, EndOfData, GridFrame, GridHeader, RuntimeConfig } from "./protocol-types";
 
 /** What one incoming message turned into. */
 export type StreamMessage =
@@ -14,6 +15,7 @@ export type StreamMessage =
   | { readonly kind: "header" }
   | { readonly kind: "frame"; readonly frame: GridFrame }
   | { readonly kind: "ack"; readonly ack: ControlAck }
+  | { readonly kind: "end_of_data"; readonly end: EndOfData }
   | { readonly kind: "server_error"; readonly message: string }
   | { readonly kind: "ignored"; readonly type: string };
 
@@ -133,6 +135,7 @@ export function parseRuntimeConfig(obj: Json): RuntimeConfig {
     grid_schema_fields: schemaNames,
     grid_rows: gridRows,
     speed,
+    start_time: optional(obj, "start_time", f, str),
     tick_int: Math.round(tickSize / priceScale),
     raw: obj,
   };
@@ -158,6 +161,17 @@ export function parseGridHeader(obj: Json): GridHeader {
     best_ask_price_int: int64(obj, "best_ask_price_int", f),
     book_valid: valid,
   };
+}
+
+/** Validates an end_of_data message: both fields present, both null or both int64. */
+export function parseEndOfData(obj: Json): EndOfData {
+  const f = "end_of_data";
+  const nullableInt64 = (name: string) => (obj[name] === null ? null : int64(obj, name, f));
+  const end = { last_bin_seq: nullableInt64("last_bin_seq"), last_bin_end_ns: nullableInt64("last_bin_end_ns") };
+  if ((end.last_bin_seq === null) !== (end.last_bin_end_ns === null)) {
+    throw new ProtocolError(`end_of_data fields "last_bin_seq" and "last_bin_end_ns" must both be null or both be set`);
+  }
+  return end;
 }
 
 export class ProtocolDecoder {
@@ -199,9 +213,7 @@ export class ProtocolDecoder {
         return { kind: "config", config: this.config };
       }
       case "grid_update": {
-        if (this.config === null) {
-          throw new ProtocolError("grid_update arrived before runtime_config");
-        }
+        this.requireConfig(type);
         if (this.pendingHeader !== null) {
           throw new ProtocolError(
             `grid_update for bin ${String(obj.bin_seq)} arrived before the binary frame of bin ${String(this.pendingHeader.bin_seq)}`,
@@ -209,6 +221,15 @@ export class ProtocolDecoder {
         }
         this.pendingHeader = parseGridHeader(obj);
         return { kind: "header" };
+      }
+      case "end_of_data": {
+        this.requireConfig(type);
+        if (this.pendingHeader !== null) {
+          throw new ProtocolError(
+            `end_of_data arrived before the binary frame of bin ${String(this.pendingHeader.bin_seq)}`,
+          );
+        }
+        return { kind: "end_of_data", end: parseEndOfData(obj) };
       }
       case "ack":
         return { kind: "ack", ack: { op: typeof obj.op === "string" ? obj.op : "", raw: obj } };
@@ -223,16 +244,19 @@ export class ProtocolDecoder {
   }
 
   handleBinary(data: ArrayBuffer | Uint8Array): StreamMessage {
-    if (this.config === null) {
-      throw new ProtocolError("binary grid frame arrived before runtime_config");
-    }
+    const config = this.requireConfig("binary grid frame");
     const header = this.pendingHeader;
     if (header === null) {
       throw new ProtocolError("binary grid frame arrived without a grid_update header");
     }
     this.pendingHeader = null;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-    const grid = decodeGridFrame(bytes, this.config.grid_rows, this.config.projection_horizons_ms);
+    const grid = decodeGridFrame(bytes, config.grid_rows, config.projection_horizons_ms);
     return { kind: "frame", frame: { header, grid } };
+  }
+
+  private requireConfig(what: string): RuntimeConfig {
+    if (this.config === null) throw new ProtocolError(`${what} arrived before runtime_config`);
+    return this.config;
   }
 }

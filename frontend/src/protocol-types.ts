@@ -26,6 +26,8 @@ export interface RuntimeConfig {
   readonly grid_rows: number;
   /** The session's replay speed (0 = unpaced); null when the server does not send it. */
   readonly speed: number | null;
+  /** The replay's start time, ET `HH:MM`; null when the server does not send it. */
+  readonly start_time: string | null;
   /** Price integer units per tick: round(tick_size / price_scale) (futures). */
   readonly tick_int: number;
   readonly raw: Readonly<Record<string, unknown>>;
@@ -85,6 +87,12 @@ export interface GridColumns {
 export interface GridFrame {
   readonly header: GridHeader;
   readonly grid: GridColumns;
+}
+
+/** Sent once after the last bin of a replay; both fields null when no bin exists at or after the start. */
+export interface EndOfData {
+  readonly last_bin_seq: bigint | null;
+  readonly last_bin_end_ns: bigint | null;
 }
 
 /** Server reply to a control message. */

@@ -137,3 +137,59 @@ describe("a server error frame and a later close 1011", () => {
     expect(document.getElementById("error")?.hidden).toBe(true);
   });
 });
+
+describe("end of data", () => {
+  const END = { type: "end_of_data", last_bin_seq: 2, last_bin_end_ns: "1770388200300000000" };
+  const NO_BIN = { type: "end_of_data", last_bin_seq: null, last_bin_end_ns: null };
+
+  it("says so, keeps the heatmap and counts no lag however long the server stays quiet", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ start_time: "09:30", speed: 2 }));
+    p.sendBins(0, 3);
+    p.send(END);
+    vi.advanceTimersByTime(10_000);
+    expect(p.text("badge")).toBe("end of data");
+    expect(p.badgePhase).toBe("ended");
+    expect(window.__vp?.snapshot().newest?.bin_seq).toBe(2);
+  });
+
+  it("names the start time when no bin exists at or after it", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ start_time: "17:00" }));
+    p.send(NO_BIN);
+    expect(p.text("badge")).toBe("no data at or after 17:00");
+  });
+
+  it("stays ended across pause and resume, and goes live when a seek lands", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ start_time: "09:30" }));
+    p.sendBins(0, 3);
+    p.send(END);
+    p.send({ type: "ack", op: "pause" });
+    expect(p.text("badge")).toBe("paused");
+    p.send({ type: "ack", op: "resume" });
+    expect(p.text("badge")).toBe("end of data");
+    p.send({ type: "ack", op: "seek_requested", time_et: "09:31" });
+    expect(p.text("badge")).toBe("end of data");
+    p.send({ type: "ack", op: "seek", time_et: "09:31", bin_start_ns: "1770388260000000000", bin_seq: 600 });
+    expect(p.text("badge")).toBe("live");
+  });
+
+  it("names the seek target after a seek past the end", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ start_time: "09:30" }));
+    p.send(END);
+    p.send({ type: "ack", op: "seek", time_et: "16:59", bin_start_ns: "1770415140000000000", end_of_data: true });
+    p.send(NO_BIN);
+    expect(p.text("badge")).toBe("no data at or after 16:59");
+  });
+
+  it("goes live again with a new stream after a reconnect", () => {
+    const p = openPage();
+    p.send(runtimeConfig({ start_time: "09:30" }));
+    p.send(END);
+    p.reconnect();
+    p.send(runtimeConfig({ start_time: "09:30" }));
+    expect(p.text("badge")).toBe("live");
+  });
+});

@@ -267,6 +267,26 @@ describe.skipIf(SKIP_REASON !== null)("e2e: page against the real replay server 
     await page.close();
   }, 60_000);
 
+  it("says when the data has ended: after a seek near the end, and for a start time past it", async () => {
+    if (server === undefined || context === undefined) throw new Error("setup failed");
+    const page = await context.newPage();
+    await page.goto(server.pageUrl({ speed: "20" }));
+    await waitForSnapshot(page, (x) => x.binsReceived > 0, "the first bin");
+    await page.fill("#seek", "09:05:50");
+    await page.click("#seek-go");
+    const ended = await waitForSnapshot(page, (x) => x.phase === "ended", "end_of_data after the seek");
+    expect(ended.badge).toBe("end of data");
+    expect(ended.newest?.bin_end_ns).toBeDefined();
+    await page.waitForTimeout(1000); // the server is quiet now: no lag may build up
+    expect(await page.textContent("#badge")).toBe("end of data");
+
+    await page.goto(server.pageUrl({ start_time: "09:30" }));
+    const none = await waitForSnapshot(page, (x) => x.phase === "ended", "end_of_data for a start past the data");
+    expect(none.badge).toBe("no data at or after 09:30");
+    expect(none.newest).toBeNull();
+    await page.close();
+  }, 60_000);
+
   it("shows the server's error for a truncated raw file and for an invalid parameter", async () => {
     if (server === undefined || context === undefined) throw new Error("setup failed");
     const page = await context.newPage();

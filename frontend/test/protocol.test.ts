@@ -141,6 +141,49 @@ describe("ProtocolDecoder", () => {
     expect(d.handleText('{"type":"heartbeat"}')).toEqual({ kind: "ignored", type: "heartbeat" });
   });
 
+  it("decodes end_of_data with a last bin or with none", () => {
+    const d = configured();
+    expect(d.handleText('{"type":"end_of_data","last_bin_seq":41,"last_bin_end_ns":"1770388204200000000"}')).toEqual({
+      kind: "end_of_data",
+      end: { last_bin_seq: 41n, last_bin_end_ns: 1770388204200000000n },
+    });
+    expect(d.handleText('{"type":"end_of_data","last_bin_seq":null,"last_bin_end_ns":null}')).toEqual({
+      kind: "end_of_data",
+      end: { last_bin_seq: null, last_bin_end_ns: null },
+    });
+    d.handleText(JSON.stringify(gridHeader(0)));
+    d.handleBinary(gridArrow({ radius: 5, horizonsMs: HORIZONS }));
+    expect(d.handleText('{"type":"end_of_data","last_bin_seq":0,"last_bin_end_ns":"1"}').kind).toBe("end_of_data");
+  });
+
+  const badEnds: [string, (d: ProtocolDecoder) => unknown, string][] = [
+    ["before runtime_config", () => new ProtocolDecoder().handleText('{"type":"end_of_data","last_bin_seq":null,"last_bin_end_ns":null}'), "end_of_data arrived before runtime_config"],
+    ["with a missing field", (d) => d.handleText('{"type":"end_of_data","last_bin_seq":null}'), 'end_of_data is missing required field "last_bin_end_ns"'],
+    [
+      "with a non-integer bin",
+      (d) => d.handleText('{"type":"end_of_data","last_bin_seq":"last","last_bin_end_ns":"1"}'),
+      'end_of_data field "last_bin_seq" must be an integer or a decimal string, got "last"',
+    ],
+    [
+      "with one field null",
+      (d) => d.handleText('{"type":"end_of_data","last_bin_seq":4,"last_bin_end_ns":null}'),
+      'end_of_data fields "last_bin_seq" and "last_bin_end_ns" must both be null or both be set',
+    ],
+    [
+      "between a header and its frame",
+      (d) => {
+        d.handleText(JSON.stringify(gridHeader(3)));
+        return d.handleText('{"type":"end_of_data","last_bin_seq":3,"last_bin_end_ns":"1"}');
+      },
+      "end_of_data arrived before the binary frame of bin 3",
+    ],
+  ];
+  for (const [name, act, message] of badEnds) {
+    it(`rejects an end_of_data ${name}`, () => {
+      expect(() => act(configured())).toThrow(new ProtocolError(message));
+    });
+  }
+
   it("checks column types", () => {
     expect(() => decodeGridFrame(gridArrow({ radius: 1, horizonsMs: [] }), 3, [])).not.toThrow();
     const wrong = tableToIPC(

@@ -53,6 +53,8 @@ describe("connection status", () => {
     expect(badgeFor("live", 7).text).toBe("lagging by 7 bins");
     expect(badgeFor("reconnecting", 0, 2000).text).toBe("reconnecting in 2.0 s");
     expect(badgeFor("paused", 0).text).toBe("paused");
+    expect(badgeFor("ended", 12)).toEqual({ phase: "ended", text: "end of data" });
+    expect(badgeFor("ended", 12, 0, "16:30").text).toBe("no data at or after 16:30");
   });
 });
 
