@@ -107,6 +107,53 @@ def test_deferred_equals_eager_on_real_esh4(esh4_records, minutes: int, read_eve
     assert minutes * 600 - 10 <= bins <= minutes * 600  # the last bins may hold no records
 
 
+@pytest.mark.parametrize("defer", [True, False])
+def test_core_state_export_import_resumes_bit_for_bit(esh4_records, defer: bool) -> None:
+    # Split after the soft re-anchor (the anchoring state must travel with the engine, or the
+    # resumed run re-anchors and wipes every tick) and inside a bin.
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", "18:06")]  # 22,053 records
+    chunks = [records[i : i + 3_000] for i in range(0, records.shape[0], 3_000)]
+    whole = CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=defer)
+    expected = [
+        (b.header, b.fields.copy() if b.header.bin_seq % 50 == 0 else None, b.last_event_id.copy())
+        for b in stream_core_events(whole, chunks)
+    ]
+    first = CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=defer)
+    got = [b.header for chunk in chunks[:4] for b in first.feed(chunk)]
+    assert first.engine.soft_reanchored and 100 < len(got) < len(expected) - 1_000
+    resumed = CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=defer)
+    resumed.import_state(first.export_state())
+    assert resumed.engine.anchor_tick_idx == first.engine.anchor_tick_idx
+    for b in stream_core_events(resumed, chunks[4:]):
+        header, fields, last_ids = expected[len(got)]
+        assert b.header == header
+        if fields is not None:
+            assert np.array_equal(_bits(b.fields), _bits(fields)), f"bin {header.bin_seq}"
+        assert np.array_equal(b.last_event_id, last_ids)
+        got.append(b.header)
+    assert got == [h for h, _, _ in expected]
+    for engine in (whole.engine, resumed.engine):
+        engine.materialize()  # the end of data: every tick up to the last bin end
+    assert np.array_equal(_bits(resumed.engine.F), _bits(whole.engine.F))
+
+
+def test_import_state_refuses_other_settings_and_keeps_the_fail_switch() -> None:
+    n, tick = CONFIG.n_absolute_ticks, CONFIG.tick_int
+    state = AbsoluteTickEngine(n, tick).export_state()
+    with pytest.raises(ValueError, match="fix_reference_defects"):
+        AbsoluteTickEngine(n, tick, fix_reference_defects=True).import_state(state)
+    core = CorePipeline(CONFIG, DT, "09:00")
+    with pytest.raises(ValueError, match="auto_anchor_from_bbo, core-path anchoring, deferred"):
+        core.engine.import_state(state)
+    other_start = CorePipeline(CONFIG, DT, "09:30")
+    with pytest.raises(ValueError, match="deferred bins"):
+        other_start.engine.import_state(core.engine.export_state())
+    strict = AbsoluteTickEngine(n, tick, fail_on_out_of_range=True)
+    strict.import_state(state)
+    assert strict.S[K.S_FAIL_OOR] == 1
+
+
 def test_order_table_grows_within_a_bin_like_a_big_table() -> None:
     # 900 adds, 400 cancels/fills/modifies, 300 adds, 20 ms apart (5 a bin): a 16-slot
     # table doubles seven times, mid-bin, and every bin and grid equals the default table's.
@@ -211,10 +258,13 @@ def test_deferred_clock_only_moves_to_later_bin_ends_and_state_is_eager() -> Non
         engine.advance_time(1_100)
     with pytest.raises(ValueError, match="before the first bin end"):
         engine.defer_passive_advance(1_000, 100)
-    state = engine.export_state()
-    with pytest.raises(ValueError, match="eager engine"):
-        engine.import_state(state)
-    AbsoluteTickEngine(16, 250_000_000).import_state(state)
+    state = engine.export_state()  # a deferred state carries its clock
+    same = AbsoluteTickEngine(16, 250_000_000)
+    same.defer_passive_advance(1_000, 100)
+    same.import_state(state)
+    assert same.advanced_to_ns == 1_200
+    with pytest.raises(ValueError, match="deferred passive advance"):
+        AbsoluteTickEngine(16, 250_000_000).import_state(state)
 
 
 def test_record_factors_are_the_eager_advance_factors_bit_for_bit() -> None:

@@ -52,7 +52,7 @@ from ..timeutil import parse_clock, parse_date
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: engine state v3 (core-path anchoring state, deferred clock)
 """Bumped whenever the stored layout or the pipeline state layout changes."""
 
 IDENTITY_SAMPLE_BYTES = 1 << 20

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 OUT_OF_RANGE_WARN_EVERY = 10_000
 """Tolerant mode logs the first out-of-range price and then one warning per this many."""
 
-_STATE_VERSION = 2
+_STATE_VERSION = 3
 _ROW_PAD = 40  # float64s between per-tick rows (see __init__)
 
 
@@ -473,12 +473,13 @@ class AbsoluteTickEngine:
     # -- state export/import (book cache, checkpoints) ------------------------------------------
     def export_state(self) -> dict[str, np.ndarray]:
         """Complete engine state as arrays (copies); ``import_state`` restores it exactly.
-        A deferred engine is materialized first; its state is then that of an eager one."""
+        A deferred engine is materialized first and adds its clock and pending factors."""
         self.materialize()
         used = np.flatnonzero(self.OU)
-        return {
+        state = {
             "version": np.array([_STATE_VERSION, self.n_ticks, self.tick_int], dtype=np.int64),
             "S": self.S.copy(),
+            "CS": self.CS.copy(),
             "F": self.F.copy(),
             "TT": self.TT.copy(),
             "TE": self.TE.copy(),
@@ -486,12 +487,14 @@ class AbsoluteTickEngine:
             "order_keys": self.OK[used].copy(),
             "order_vals": self.OV[used].copy(),
         }
+        if self.deferred:
+            state.update(DA=self.DA.copy(), NK=self.NK.copy(), PF=self.PF.copy())
+        return state
 
     def import_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore a state produced by ``export_state`` (same n_ticks and tick_int) into an
-        eager engine."""
-        if self.deferred:
-            raise ValueError("import_state needs an eager engine (the state has no factors)")
+        """Restore a state produced by ``export_state`` of an engine of the same geometry,
+        mode (eager or deferred with the same bins), anchoring rules and fix switch. The
+        progress is the state's; this engine keeps its own ``fail_on_out_of_range``."""
         version = state["version"]
         if (
             int(version[0]) != _STATE_VERSION
@@ -502,16 +505,41 @@ class AbsoluteTickEngine:
                 f"engine state {version.tolist()} does not fit this engine "
                 f"(version {_STATE_VERSION}, n_ticks {self.n_ticks}, tick_int {self.tick_int})"
             )
+        S, CS = state["S"], state["CS"]
+        mismatch = [
+            name
+            for name, ours, theirs in (
+                ("fix_reference_defects", self.S[K.S_FIX], S[K.S_FIX]),
+                ("auto_anchor_from_bbo", self.S[K.S_AUTO_ANCHOR], S[K.S_AUTO_ANCHOR]),
+                ("core-path anchoring", self.CS[K.CS_CORE], CS[K.CS_CORE]),
+                ("deferred passive advance", self.deferred, "DA" in state),
+            )
+            if bool(ours) != bool(theirs)
+        ]
+        if self.deferred and not mismatch:
+            own = self.DA[[K.DA_EMIT_AFTER, K.DA_WIDTH]].tolist()
+            if state["DA"][[K.DA_EMIT_AFTER, K.DA_WIDTH]].tolist() != own:
+                mismatch.append("deferred bins (start, width)")
+        if mismatch:
+            raise ValueError(f"engine state was made with other settings: {', '.join(mismatch)}")
         keys, vals = state["order_keys"], state["order_vals"]
+        fail_oor = self.S[K.S_FAIL_OOR]
         self._alloc_table(_pow2_at_least(max(1 << 17, 2 * keys.size)))
-        self.S[:] = state["S"]
+        self.S[:] = S
+        self.S[K.S_FAIL_OOR] = fail_oor
         self.S[K.S_MASK] = self.OK.size - 1
         self.S[K.S_N_ORDERS] = 0
         K.table_put_many(self.OK, self.OV, self.OU, self.S, keys, np.ascontiguousarray(vals))
+        for slot in (K.CS_COUNT, K.CS_SOFT_DONE, K.CS_SOFT_EVENT):
+            self.CS[slot] = CS[slot]
         self.F[:] = state["F"]
         self.TT[:] = state["TT"]
         self.TE[:] = state["TE"]
         self.D[:] = state["D"]
+        if self.deferred:
+            self.DA[:] = state["DA"]
+            self.NK[:] = state["NK"]
+            self.PF[:] = state["PF"]
 
 
 def _decay_factors(dt: np.ndarray) -> tuple[np.ndarray, ...]:

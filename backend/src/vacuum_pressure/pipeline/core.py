@@ -9,6 +9,7 @@ a ``CoreBin`` of views into the engine's arrays (copy what you keep).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +122,19 @@ class CorePipeline(BinnedPipeline[CoreBin]):
                 "copy its arrays while it is the current bin"
             )
         return engine
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything needed to resume exactly from here (engine and bin clock), between two
+        ``feed`` calls."""
+        return {
+            "engine": self.engine.export_state(),
+            "clock": np.array([self.bin_seq, self.bin_end_ns, self.bin_event_count], np.int64),
+        }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Resume from ``export_state`` output of a pipeline with the same settings."""
+        self.engine.import_state(state["engine"])
+        self.bin_seq, self.bin_end_ns, self.bin_event_count = (int(x) for x in state["clock"])
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:
