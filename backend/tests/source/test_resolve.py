@@ -61,6 +61,9 @@ def test_other_suffixes_and_dates_are_ignored(lake: Path) -> None:
         "xnas-itch-20250717.ARL.mbo.csv",
         "xnas-itch-20250717.ARL.mbo.dbn.zst.part",
         "xnas-itch-20250718.ARL.mbo.dbn.zst",
+        # Files still being written (synth, the download daemon) have hidden names.
+        ".synth-4242-xnas-itch-20250717.ARL.mbo.dbn.zst",
+        ".xnas-itch-20250717.ARL.mbo.dbn.zst.GLBX-1.part",
     )
     got = resolve_raw_file(lake, "equity_mbo", "ARL", "2025-07-17")
     assert got == folder / "xnas-itch-20250717.ARL.mbo.dbn.zst"

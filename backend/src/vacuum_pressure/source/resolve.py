@@ -89,7 +89,8 @@ def _how_to_get_data(product_type: str, folder_symbol: str, dt: str) -> str:
 
 
 def _is_raw_dbn(name: str) -> bool:
-    return name.endswith(".dbn") or name.endswith(".dbn.zst")
+    """A raw file's name; hidden names (``.x``) are temporary files being written, never data."""
+    return not name.startswith(".") and (name.endswith(".dbn") or name.endswith(".dbn.zst"))
 
 
 def resolve_raw_file(
@@ -103,7 +104,8 @@ def resolve_raw_file(
     """Path of the raw MBO file of ``symbol`` on ``dt`` (``YYYY-MM-DD``) in the lake at ``root``.
 
     The folder is ``lake.raw_mbo_dir(root, product_type, <ROOT or SYMBOL>)``; the file is the one
-    whose name contains ``YYYYMMDD`` and ends in ``.dbn`` or ``.dbn.zst``. An uncompressed copy
+    whose name contains ``YYYYMMDD`` and ends in ``.dbn`` or ``.dbn.zst`` (hidden names, which
+    are files still being written, are ignored). An uncompressed copy
     of the same file is preferred over its ``.zst``. ``root`` None means ``lake.lake_root()``.
 
     Raises DataFileNotFoundError (missing folder or file) or SourceError (bad input, several
