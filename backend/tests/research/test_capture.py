@@ -3,6 +3,7 @@ the golden window reproduced from the real ESH4 file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -131,6 +132,19 @@ def test_empty_window_is_an_error(tmp_path: Path) -> None:
     window = capture_window(DT, "09:30:00", "09:31:00")
     with pytest.raises(CaptureError, match="no bins"):
         write_capture(frames_from(window.end_ns, 3), tmp_path / "cap", window, {}, HORIZONS_MS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_window_before_the_data_is_an_error(tmp_path: Path) -> None:
+    # The stream emits empty bins from its start until the first record: no record processed
+    # (event_id 0) by the window's end means the data starts after it.
+    window = capture_window(DT, "09:30:00", "09:31:00")
+    empty = []
+    for i in range(3):
+        frame = make_frame(i, window.start_ns + (i + 1) * BIN_NS)
+        empty.append(dataclasses.replace(frame, header=frame.header._replace(event_id=0)))
+    with pytest.raises(CaptureError, match="the data starts after the window"):
+        write_capture(empty, tmp_path / "cap", window, {}, HORIZONS_MS)
     assert list(tmp_path.iterdir()) == []
 
 

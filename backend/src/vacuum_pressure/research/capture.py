@@ -208,13 +208,18 @@ def write_capture(
     t0 = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
     try:
-        n_bins, first_ts, last_ts = _write_tables(
+        n_bins, first_ts, last_ts, last_event_id = _write_tables(
             frames, tmp, window, horizons_ms, progress, batch_bins
         )
         if n_bins == 0:
             raise CaptureError(
                 f"no bins in [{window.start_et}, {window.end_et}) ET on {window.dt}: the data "
                 "ends before the window or the window is empty"
+            )
+        if last_event_id == 0:
+            raise CaptureError(
+                f"no records in [{window.start_et}, {window.end_et}) ET on {window.dt} or "
+                "before it: the data starts after the window (its bins would all be empty)"
             )
         rows = int(pq.ParquetFile(tmp / BUCKETS_FILE).metadata.num_rows)
         elapsed = time.perf_counter() - t0
@@ -254,10 +259,12 @@ def _write_tables(
     horizons_ms: tuple[int, ...],
     progress: ProgressFn | None,
     batch_bins: int,
-) -> tuple[int, int | None, int | None]:
+) -> tuple[int, int | None, int | None, int]:
+    """(bins, first and last ts_ns, the last bin's event_id) of the frames written."""
     n_bins = 0
     first_ts: int | None = None
     last_ts: int | None = None
+    last_event_id = 0
     batch = _Batch(horizons_ms)
     with (
         pq.ParquetWriter(folder / BINS_FILE, bins_schema()) as bins_writer,
@@ -276,13 +283,14 @@ def _write_tables(
             if first_ts is None:
                 first_ts = frame.header.ts_ns
             last_ts = frame.header.ts_ns
+            last_event_id = frame.header.event_id
             batch.frames.append(frame)
             n_bins += 1
             if len(batch.frames) >= batch_bins:
                 flush()
         if batch.frames:
             flush()
-    return n_bins, first_ts, last_ts
+    return n_bins, first_ts, last_ts, last_event_id
 
 
 def manifest_fields(
