@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-SLOW_COMMAND = '''
+SLOW_COMMAND = """
 import pathlib, shutil, sys, time
 
 def main(argv):
@@ -24,7 +24,7 @@ def main(argv):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
-'''
+"""
 
 
 def _run_and_kill(tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
