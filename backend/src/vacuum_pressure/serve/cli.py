@@ -154,18 +154,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         page = FastAPI(docs_url=None, redoc_url=None)
         page.mount("/", StaticFiles(directory=dist, html=True), name="frontend")
         servers.append(uvicorn.Server(uvicorn.Config(page, host=args.host, port=args.static_port)))
-    url = (
-        f"http://localhost:{args.static_port or args.port}/vacuum-pressure.html?"
-        f"product_type={params.product_type}&symbol={params.symbol}&dt={params.dt}"
-        f"&start_time={params.start_time}"
+    query = (
+        f"vacuum-pressure.html?product_type={params.product_type}&symbol={params.symbol}"
+        f"&dt={params.dt}&start_time={params.start_time}"
     )
+    if dist is not None:
+        page_hint = f"open http://localhost:{args.static_port or args.port}/{query}"
+    else:  # nothing to serve the page from here: the dev server serves it
+        page_hint = (
+            f"no built page in {args.frontend_dist}: run `npm run dev` in frontend/ and open "
+            f"http://localhost:5174/{query}"
+        )
     logger.info(
-        "serving %s:%s on %s:%d; open %s",
+        "serving %s:%s on %s:%d; %s",
         config.product_type,
         config.symbol,
         args.host,
         args.port,
-        url,
+        page_hint,
     )
 
     async def serve_all() -> None:
