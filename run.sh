@@ -18,6 +18,13 @@ if [ ! -f frontend/dist/vacuum-pressure.html ] || \
   (cd frontend && npm run build)
 fi
 
+for port in 8002 5174; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "run.sh: port $port is in use (another ./run.sh or backend running?); stop it first" >&2
+    exit 1
+  fi
+done
+
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait || true; }
 trap cleanup EXIT INT TERM
@@ -27,5 +34,14 @@ trap cleanup EXIT INT TERM
   --port 8002 --static-port 5174) &
 pids+=($!)
 
+# Say where to go once the page's port listens; if the server could not start (a port in use,
+# missing data) it has said why in one line: exit with its status.
+until (exec 3<>/dev/tcp/127.0.0.1/5174) 2>/dev/null; do
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    status=0; wait "${pids[0]}" || status=$?
+    exit "$status"
+  fi
+  sleep 0.2
+done
 echo "Open: http://localhost:5174/vacuum-pressure.html?product_type=future_mbo&symbol=$SYMBOL&dt=$DT&start_time=$START"
 wait "${pids[0]}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise VPError (one line) if ``host:port`` cannot be listened on; uvicorn's own failure
+    is a page of tracebacks from every server of the process."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise VPError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server "
+                "running there? stop it or choose another --port / --static-port)"
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -107,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         config = resolve_config(params.product_type, params.symbol)
         open_replay(config, params.dt, root)  # fail now, not at the first client
+        for port in (args.port, args.static_port):
+            if port:
+                check_port_free(args.host, port)
         recorder = None
         if args.perf_latency_jsonl is not None:
             start = (
