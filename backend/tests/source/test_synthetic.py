@@ -3,18 +3,22 @@ and the planted vacuum/pressure precursor (with its null control)."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
 import databento as db
 import numpy as np
 import pytest
+import zstandard
 
 from vacuum_pressure.config import load_config
+from vacuum_pressure.errors import VPError
 from vacuum_pressure.events import F_LAST, F_SNAPSHOT, UNDEF_PRICE
 from vacuum_pressure.source import synth_kernel as sk
 from vacuum_pressure.source import synthetic as synth
 from vacuum_pressure.source.dbn import MBO_RECORD_DTYPE
+from vacuum_pressure.source.synth_marker import is_synthetic, marker_path
 from vacuum_pressure.timeutil import et_to_ns
 
 TICK = 250_000_000
@@ -262,23 +266,165 @@ def test_planted_precursor_and_null_control() -> None:
     assert jumped0 >= 0.9  # the same jumps happen without the precursor
 
 
+FOLDER_REL = "raw/source=databento/product_type=future_mbo/symbol=MNQ/table=market_by_order_dbn"
+NAME = "glbx-mdp3-20260206.mbo.dbn.zst"
+MINUTE = ["--start-et", "08:00", "--end-et", "08:01"]
+
+
+def _real_day(folder: Path, name: str, seed: int = 11) -> Path:
+    """A genuine DBN file without a synthetic marker: what the replay must treat as real data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return synth.generate_day(folder / name, start_et="08:00", end_et="08:01", seed=seed).path
+
+
+def _decompress(path: Path) -> Path:
+    """What the seed's `zstd -d --rm` does: the .dbn replaces the .dbn.zst."""
+    plain = path.with_suffix("")
+    with path.open("rb") as src, plain.open("wb") as dst:
+        zstandard.ZstdDecompressor().copy_stream(src, dst)
+    path.unlink()
+    return plain
+
+
 def test_ensure_synthetic_day_writes_once(lake: Path) -> None:
     config = load_config()
     path = synth.ensure_synthetic_day(config, "2026-02-06", lake, start_et="08:00", end_et="08:01")
-    assert path.name == "glbx-mdp3-20260206.mbo.dbn.zst"
-    assert path.parent.as_posix().endswith(
-        "raw/source=databento/product_type=future_mbo/symbol=MNQ/table=market_by_order_dbn"
+    assert path.name == NAME
+    assert path.parent.as_posix().endswith(FOLDER_REL)
+    marker = path.with_name("glbx-mdp3-20260206.mbo.dbn.synthetic.json")
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, marker.name])
+    info = json.loads(marker.read_text())
+    assert info["synthetic"] is True
+    assert (info["symbol"], info["seed"], info["start_et"], info["planted_effect"]) == (
+        "MNQH6",
+        synth.DEFAULT_SEED,
+        "08:00",
+        True,
     )
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert info["files"][NAME] == path.stat().st_size
+    assert info["params"]["start_price"] == 21500.0
     stat = path.stat()
     again = synth.ensure_synthetic_day(config, "2026-02-06", lake, start_et="08:00", end_et="08:02")
     assert again == path and path.stat().st_mtime_ns == stat.st_mtime_ns
     assert path.stat().st_size == stat.st_size
 
 
+def test_the_marker_survives_decompression_and_never_claims_a_real_file(lake: Path) -> None:
+    path = synth.ensure_synthetic_day(load_config(), "2026-02-06", lake, end_et="08:01")
+    assert is_synthetic(path)
+    plain = _decompress(path)
+    assert is_synthetic(plain)  # the marker records the decompressed size too
+    # A real file put in its place (the marker left behind) is not claimed by the stale marker.
+    plain.unlink()
+    real = _real_day(path.parent, NAME)
+    assert marker_path(real).exists() and not is_synthetic(real)
+    marker_path(real).write_text("{not json")
+    assert not is_synthetic(real)
+
+
+@pytest.mark.parametrize("form", ["dbn", "dbn.zst"])
+def test_vp_synth_skips_a_day_the_lake_already_has(
+    lake: Path, form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # After the seed's download and `zstd -d --rm`, the day is a real .dbn: vp synth must not add
+    # a second raw file for it (the replay would refuse "several raw files").
+    real = _real_day(lake / FOLDER_REL, f"glbx-mdp3-20260206.mbo.{form}")
+    before = real.read_bytes()
+    assert synth.main(MINUTE) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"skipped: {real.parent} already holds {real.name} for 2026-02-06 (real data); "
+        "vp synth only fills a missing day (--force replaces a synthetic one)\n"
+    )
+    assert [p.name for p in real.parent.iterdir()] == [real.name]
+    assert real.read_bytes() == before
+    # --force never replaces real data.
+    assert synth.main([*MINUTE, "--force"]) == 2
+    assert f"error: {real} is real data" in capsys.readouterr().out
+    assert [p.name for p in real.parent.iterdir()] == [real.name]
+    assert real.read_bytes() == before
+
+
+def test_vp_synth_force_replaces_a_synthetic_day_in_either_form(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth.main([*MINUTE, "--seed", "3"]) == 0
+    folder = lake / FOLDER_REL
+    plain = _decompress(folder / NAME)
+    assert synth.main(MINUTE) == 0
+    assert "(synthetic)" in capsys.readouterr().out
+    assert synth.main([*MINUTE, "--force"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted([NAME, marker_path(plain).name])
+    assert not plain.exists() and is_synthetic(folder / NAME)
+    assert json.loads(marker_path(plain).read_text())["seed"] == synth.DEFAULT_SEED
+
+
+def test_vp_synth_out_refuses_an_existing_file_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.dbn.zst"
+    assert synth.main(["--out", str(out), *MINUTE, "--seed", "3"]) == 0
+    first = out.read_bytes()
+    capsys.readouterr()
+    assert synth.main(["--out", str(out), *MINUTE]) == 2
+    assert capsys.readouterr().out == (
+        f"error: --out {out} exists; pass --force to replace it "
+        "(only a file written by vp synth is replaced)\n"
+    )
+    assert out.read_bytes() == first
+    assert synth.main(["--out", str(out), *MINUTE, "--force"]) == 0
+    assert out.read_bytes() != first and is_synthetic(out)
+    other = tmp_path / "mine.dbn.zst"
+    other.write_bytes(b"someone else's file")
+    assert synth.main(["--out", str(other), *MINUTE, "--force"]) == 2
+    assert other.read_bytes() == b"someone else's file"
+
+
+@pytest.mark.parametrize("symbol", ["ESH4", "NQH6", "MNQ", "XMNQH6"])
+def test_vp_synth_refuses_symbols_it_does_not_model(
+    lake: Path, symbol: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth.main(["--symbol", symbol, *MINUTE]) == 2
+    assert capsys.readouterr().out == (
+        f"error: symbol {symbol!r} is not modelled by the synthetic market, which is MNQ only "
+        "(price about 21,500, tick 0.25): expected an MNQ contract, MNQ + month code "
+        "(FGHJKMNQUVXZ) + 1-2 year digits, e.g. MNQH6\n"
+    )
+    assert list(lake.iterdir()) == []
+    with pytest.raises(VPError, match="MNQ only"):
+        synth.generate_day(lake / "x.dbn.zst", symbol=symbol, end_et="08:01")
+
+
+def test_vp_synth_accepts_other_mnq_contracts(lake: Path) -> None:
+    assert synth.main(["--symbol", "MNQZ26", "--dt", "2026-11-02", *MINUTE]) == 0
+    path = lake / FOLDER_REL / "glbx-mdp3-20261102.mbo.dbn.zst"
+    assert db.DBNStore.from_file(path).metadata.symbols == ["MNQZ26"]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("to_lake", [True, False])
+def test_an_interrupted_write_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type[BaseException], to_lake: bool
+) -> None:
+    real_write = synth.write_dbn
+
+    def write_then_stop(path: Path, metadata: bytes, records: np.ndarray) -> None:
+        real_write(path, metadata, records[:1000])
+        assert path.exists() and path.name.startswith(".synth-")
+        raise stop()
+
+    monkeypatch.setattr(synth, "write_dbn", write_then_stop)
+    args = ["--lake-root", str(tmp_path)] if to_lake else ["--out", str(tmp_path / "x.dbn.zst")]
+    with pytest.raises(stop):
+        synth.main([*args, *MINUTE])
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_cli_main_writes_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "x.dbn.zst"
     code = synth.main(["--out", str(out), "--start-et", "08:00", "--end-et", "08:01"])
     assert code == 0 and out.exists()
-    assert "records" in capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert f"wrote {out}\n" in report and "records" in report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.dbn.synthetic.json", "x.dbn.zst"]
     assert synth.main(["--out", str(out), "--start-et", "09:00", "--end-et", "08:00"]) == 2

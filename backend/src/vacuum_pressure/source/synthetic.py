@@ -2,9 +2,10 @@
 
 ``generate_day`` runs the queue-reactive kernel in ``synth_kernel.py`` and writes its records as a
 zstd-compressed DBN file (metadata encoded by databento-dbn, records as the exact MBO layout).
-``ensure_synthetic_day`` puts such a file into the lake when the lake has no data for a date, and
-``main`` is the ``vp synth`` subcommand. The model and its parameters are described in
-FEATURES.md.
+``write_synthetic_file`` does that atomically and marks the file synthetic (``synth_marker``);
+``synth_lake_day`` and ``ensure_synthetic_day`` put such a file into the lake when the lake has no
+data for a date, and ``main`` is the ``vp synth`` subcommand. The model and its parameters are
+described in FEATURES.md.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import argparse
 import datetime as dt_mod
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,13 @@ import zstandard
 
 from .. import lake
 from ..config import InstrumentConfig
-from ..errors import VPError
+from ..errors import SourceError, VPError
 from ..events import F_SNAPSHOT
 from ..timeutil import et_to_ns, format_et, parse_date
 from . import synth_kernel as sk
 from .dbn import MBO_RECORD_DTYPE, MBO_RTYPE
 from .resolve import future_root
+from .synth_marker import is_synthetic, marker_path, write_marker
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ DEFAULT_DT = "2026-02-06"
 DEFAULT_START_ET = "08:00"
 DEFAULT_END_ET = "12:00"
 DEFAULT_SEED = 7
+
+MODELLED_ROOT = "MNQ"
+"""The only futures root the synthetic market models (prices about 21,500, tick 0.25)."""
 
 INSTRUMENT_ID = 42140878
 """Instrument id written into every record and the symbology mapping (a fixed constant)."""
@@ -204,6 +208,7 @@ class SynthSummary:
 
     path: Path
     records: int
+    dbn_bytes: int  # size of the uncompressed DBN stream (metadata + records), bytes
     action_counts: dict[str, int]
     snapshot_orders: int
     busiest_hour_records: int
@@ -213,6 +218,16 @@ class SynthSummary:
     records_per_second: float
     planted_effect: bool
     seed: int
+    symbol: str
+    dt: str
+    start_et: str
+    end_et: str
+    params: SynthParams
+
+    def settings(self) -> dict[str, Any]:
+        """The arguments that reproduce the file (same arguments, same bytes), as JSON values."""
+        names = ("symbol", "dt", "start_et", "end_et", "seed", "planted_effect")
+        return {**{name: getattr(self, name) for name in names}, "params": asdict(self.params)}
 
     def describe(self) -> str:
         """A short human-readable report (for the CLI)."""
@@ -226,6 +241,21 @@ class SynthSummary:
             f"seed {self.seed}\n"
             f"  {self.wall_seconds:.2f} s wall, {self.records_per_second:,.0f} records/s"
         )
+
+
+def check_symbol(symbol: str) -> str:
+    """``symbol`` if it is an MNQ contract (e.g. MNQH6); the synthetic market models no other."""
+    try:
+        root = future_root(symbol)
+    except SourceError:
+        root = None
+    if root != MODELLED_ROOT:
+        raise VPError(
+            f"symbol {symbol!r} is not modelled by the synthetic market, which is MNQ only "
+            "(price about 21,500, tick 0.25): expected an MNQ contract, MNQ + month code "
+            "(FGHJKMNQUVXZ) + 1-2 year digits, e.g. MNQH6"
+        )
+    return symbol
 
 
 def _window_ns(dt: str, start_et: str, end_et: str) -> tuple[int, int]:
@@ -395,8 +425,11 @@ def generate_day(
     """Write one synthetic MBO session for ``symbol`` on ``dt`` (ET window) to ``out_path``.
 
     The same arguments always produce the same bytes. ``planted_effect=False`` is the null
-    control: the same kind of moves happen without liquidity precursors.
+    control: the same kind of moves happen without liquidity precursors. Only MNQ contracts
+    are accepted (``check_symbol``). The file is written in place and not marked synthetic:
+    use ``write_synthetic_file`` for anything a user or the lake will see.
     """
+    check_symbol(symbol)
     t0 = time.perf_counter()
     result = simulate(
         dt=dt,
@@ -422,6 +455,7 @@ def generate_day(
     summary = SynthSummary(
         path=out_path,
         records=len(rec),
+        dbn_bytes=len(meta) + rec.nbytes,
         action_counts=action_counts,
         snapshot_orders=snapshot,
         busiest_hour_records=busy,
@@ -431,9 +465,94 @@ def generate_day(
         records_per_second=len(rec) / wall if wall > 0 else float("inf"),
         planted_effect=planted_effect,
         seed=seed,
+        symbol=symbol,
+        dt=dt,
+        start_et=start_et,
+        end_et=end_et,
+        params=params or SynthParams(),
     )
-    log.info("synthetic day: %s", asdict(summary))
+    log.info("synthetic day %s: %d records in %.2f s", out_path, len(rec), wall)
     return summary
+
+
+def write_synthetic_file(out: Path, **kwargs: Any) -> SynthSummary:
+    """``generate_day(out, **kwargs)`` through a hidden temp file beside ``out``, marked synthetic.
+
+    The marker goes first, so a synthetic file never sits under its name without one. The temp
+    file is removed whatever ends the write (an error, KeyboardInterrupt, SystemExit). ``out``
+    must not exist (see ``remove_synthetic``).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".synth-{os.getpid()}-{out.name}")
+    try:
+        summary = generate_day(tmp, **kwargs)
+        sizes = {out.name: tmp.stat().st_size}
+        if out.suffix == ".zst":  # the size once decompressed, too (`zstd -d` keeps the marker)
+            sizes[out.name.removesuffix(".zst")] = summary.dbn_bytes
+        write_marker(out, sizes, summary.settings())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return replace(summary, path=out)
+
+
+def lake_day_files(folder: Path, dt: str) -> list[Path]:
+    """Raw files of ``dt`` in ``folder`` as the replay sees them (name holds ``YYYYMMDD``, ends
+    in ``.dbn`` or ``.dbn.zst``, not hidden), the uncompressed ones first."""
+    compact = parse_date(dt).strftime("%Y%m%d")
+    if not folder.is_dir():
+        return []
+    found = [
+        p
+        for p in folder.iterdir()
+        if compact in p.name
+        and not p.name.startswith(".")
+        and p.name.endswith((".dbn", ".dbn.zst"))
+        and p.is_file()
+    ]
+    return sorted(found, key=lambda p: (not p.name.endswith(".dbn"), p.name))
+
+
+def remove_synthetic(paths: Sequence[Path]) -> None:
+    """Delete synthetic files (then their markers) so they can be written again.
+
+    Raw data is never deleted: if any path is not a marked synthetic file, nothing is deleted and
+    VPError names it.
+    """
+    real = [p for p in paths if not is_synthetic(p)]
+    if real:
+        raise VPError(
+            f"{real[0]} is real data (no {marker_path(real[0]).name} recording it): raw files "
+            "are never overwritten; --force replaces only a file written by vp synth"
+        )
+    for path in paths:
+        path.unlink()
+    for path in paths:
+        marker_path(path).unlink(missing_ok=True)
+
+
+def synth_lake_day(
+    folder: Path,
+    dt: str,
+    *,
+    symbol: str = DEFAULT_SYMBOL,
+    force: bool = False,
+    **kwargs: Any,
+) -> tuple[Path, SynthSummary | None]:
+    """Write the synthetic day of ``symbol`` on ``dt`` into the lake ``folder`` unless it has one.
+
+    Returns (the day's raw file, None) when the folder already holds a raw file of that day, in
+    either form (``.dbn.zst`` or ``.dbn``), real or synthetic; with ``force`` a synthetic day is
+    replaced (a real file never is: VPError). Otherwise writes ``glbx-mdp3-YYYYMMDD.mbo.dbn.zst``
+    with ``write_synthetic_file`` (``kwargs``: its window, seed, planted_effect, params).
+    """
+    check_symbol(symbol)
+    existing = lake_day_files(folder, dt)
+    if existing and not force:
+        return existing[0], None
+    remove_synthetic(existing)
+    out = folder / lake.raw_file_name("future_mbo", parse_date(dt).strftime("%Y%m%d"))
+    return out, write_synthetic_file(out, symbol=symbol, dt=dt, **kwargs)
 
 
 def ensure_synthetic_day(
@@ -449,39 +568,28 @@ def ensure_synthetic_day(
 ) -> Path:
     """The lake's raw file for ``config.symbol`` on ``dt``, generated first if absent.
 
-    The file goes to ``lake.raw_mbo_dir(root, product_type, symbol_root)``; it is written under a
-    temporary name in the same folder and renamed, so a reader never sees a half file.
+    The folder is ``lake.raw_mbo_dir(root, product_type, symbol_root)``; see ``synth_lake_day``.
     """
     if config.product_type != "future_mbo":
         raise VPError(
             f"product_type {config.product_type!r} has no synthetic market: expected 'future_mbo'"
         )
-    day = parse_date(dt)
     folder = lake.raw_mbo_dir(root, config.product_type, config.symbol_root)
-    final = folder / lake.raw_file_name(config.product_type, day.strftime("%Y%m%d"))
-    if final.exists() and not force:
-        return final
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".synth-", suffix=".dbn.zst", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        summary = generate_day(
-            tmp,
-            symbol=config.symbol,
-            dt=dt,
-            start_et=start_et,
-            end_et=end_et,
-            seed=seed,
-            planted_effect=planted_effect,
-        )
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info(
-        "synthetic %s %s written to %s (%d records)", config.symbol, dt, final, summary.records
+    path, summary = synth_lake_day(
+        folder,
+        dt,
+        symbol=config.symbol,
+        force=force,
+        seed=seed,
+        planted_effect=planted_effect,
+        start_et=start_et,
+        end_et=end_et,
     )
-    return final
+    if summary is not None:
+        log.info(
+            "synthetic %s %s written to %s (%d records)", config.symbol, dt, path, summary.records
+        )
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -504,40 +612,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--lake-root", type=Path, default=None, help="lake root (default: VP_LAKE_ROOT)"
     )
     ap.add_argument("--out", type=Path, default=None, help="write here instead of into the lake")
-    ap.add_argument("--force", action="store_true", help="overwrite an existing lake file")
+    ap.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing synthetic file (real data is never replaced)",
+    )
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``vp synth``: generate the file and print a summary; returns the exit code."""
     args = build_parser().parse_args(argv)
+    gen = {
+        "symbol": args.symbol,
+        "dt": args.dt,
+        "start_et": args.start_et,
+        "end_et": args.end_et,
+        "seed": args.seed,
+        "planted_effect": not args.no_planted_effect,
+    }
     try:
+        check_symbol(args.symbol)
         if args.out is not None:
-            out = args.out
+            if args.out.exists() and not args.force:
+                raise VPError(
+                    f"--out {args.out} exists; pass --force to replace it "
+                    "(only a file written by vp synth is replaced)"
+                )
+            remove_synthetic([args.out] if args.out.exists() else [])
+            summary = write_synthetic_file(args.out, **gen)
         else:
             root = args.lake_root or lake.lake_root()
             folder = lake.raw_mbo_dir(root, "future_mbo", future_root(args.symbol))
-            out = folder / lake.raw_file_name("future_mbo", parse_date(args.dt).strftime("%Y%m%d"))
-            if out.exists() and not args.force:
-                print(f"{out} exists; pass --force to overwrite it")  # noqa: T201
+            path, maybe = synth_lake_day(folder, force=args.force, **gen)
+            if maybe is None:
+                kind = "synthetic" if is_synthetic(path) else "real data"
+                print(  # noqa: T201
+                    f"skipped: {folder} already holds {path.name} for {args.dt} ({kind}); "
+                    "vp synth only fills a missing day (--force replaces a synthetic one)"
+                )
                 return 0
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".synth-{os.getpid()}-{out.name}")
-        try:
-            summary = generate_day(
-                tmp,
-                symbol=args.symbol,
-                dt=args.dt,
-                start_et=args.start_et,
-                end_et=args.end_et,
-                seed=args.seed,
-                planted_effect=not args.no_planted_effect,
-            )
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+            summary = maybe
     except VPError as exc:
         print(f"error: {exc}")  # noqa: T201
         return 2
-    print(summary.describe().replace(str(tmp), str(out)))  # noqa: T201
+    print(summary.describe())  # noqa: T201
     return 0
