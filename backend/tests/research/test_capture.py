@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,15 @@ def test_empty_window_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match="no bins"):
         write_capture(frames_from(window.end_ns, 3), tmp_path / "cap", window, {}, HORIZONS_MS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_output_folder_has_the_usual_mode(tmp_path: Path) -> None:
+    # mkdtemp makes 0700 folders; the renamed capture must be readable as a mkdir'd one is.
+    window = capture_window(DT, "09:30:00", "09:31:00")
+    out = write_capture(frames_from(window.start_ns, 3), tmp_path / "cap", window, {}, HORIZONS_MS)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.output_dir.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_a_window_before_the_data_is_an_error(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from ..errors import VPError
 from ..pipeline.frames import BIN_COLUMNS, WIRE_FLOAT_FIELDS, ServeBin, projection_column_names
 from ..spectrum import ProjectionModel
 from ..timeutil import et_to_ns, parse_clock
+from .files import staging_dir
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def write_capture(
         )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
+    tmp = staging_dir(f".{output_dir.name}.tmp-", output_dir.parent)
     try:
         n_bins, first_ts, last_ts, last_event_id = _write_tables(
             frames, tmp, window, horizons_ms, progress, batch_bins

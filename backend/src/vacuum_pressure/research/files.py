@@ -1,9 +1,12 @@
-"""Reading a capture's files with clear errors: a manifest that is not a JSON object or a file
-that is not Parquet is reported by name instead of surfacing as a parser traceback."""
+"""Reading a capture's files with clear errors (a manifest that is not a JSON object or a file
+that is not Parquet is reported by name instead of surfacing as a parser traceback), and the
+temporary folders outputs are written in."""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +44,14 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     except (pa.ArrowException, OSError) as exc:
         wanted = f" with columns {columns}" if columns else ""
         raise VPError(f"{path} is not a readable Parquet file{wanted}: {exc}") from None
+
+
+def staging_dir(prefix: str, parent: Path) -> Path:
+    """A new hidden folder in ``parent`` to build an output in before renaming it into place,
+    with the mode a plain ``mkdir`` would give (``mkdtemp`` makes it 0700, which the renamed
+    output would keep, shutting other users of a shared lake out)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    return folder

@@ -20,7 +20,6 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..errors import VPError
 from ..lake import research_dir
 from .capture import BINS_FILE, BUCKETS_FILE, MANIFEST_FILE
 from .cli_common import check_name
-from .files import open_parquet, read_manifest
+from .files import open_parquet, read_manifest, staging_dir
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +169,8 @@ def publish(source_dir: Path, dataset_id: str, agents: Iterable[str], root: Path
     manifest = _check_source(source_dir)
     for p in (paths.base.parent, paths.experiments.parent):
         p.mkdir(parents=True, exist_ok=True)
-    base_tmp = Path(tempfile.mkdtemp(prefix=f".{dataset_id}.tmp-", dir=paths.base.parent))
-    exp_tmp = Path(tempfile.mkdtemp(prefix=f".{dataset_id}.tmp-", dir=paths.experiments.parent))
+    base_tmp = staging_dir(f".{dataset_id}.tmp-", paths.base.parent)
+    exp_tmp = staging_dir(f".{dataset_id}.tmp-", paths.experiments.parent)
     renamed: list[Path] = []
     try:
         shutil.copyfile(source_dir / BINS_FILE, base_tmp / BINS_FILE)
