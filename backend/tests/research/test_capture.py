@@ -109,6 +109,22 @@ def test_refuses_existing_output_unless_forced(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cap"]
 
 
+def test_force_replaces_only_a_capture_or_an_empty_folder(tmp_path: Path) -> None:
+    window = capture_window(DT, "09:30:00", "09:31:00")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "thesis.txt").write_text("mine")
+    (tmp_path / "afile").write_text("mine")
+    for target in ("notes", "afile"):
+        with pytest.raises(CaptureError, match="replaces only an earlier capture"):
+            frames = frames_from(window.start_ns, 3)
+            write_capture(frames, tmp_path / target, window, {}, HORIZONS_MS, force=True)
+    assert (tmp_path / "notes" / "thesis.txt").read_text() == (tmp_path / "afile").read_text()
+    (tmp_path / "empty").mkdir()
+    frames = frames_from(window.start_ns, 3)
+    write_capture(frames, tmp_path / "empty", window, {}, HORIZONS_MS, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty", "notes"]
+
+
 def test_failure_mid_capture_leaves_nothing(tmp_path: Path) -> None:
     window = capture_window(DT, "09:30:00", "09:31:00")
 

@@ -204,6 +204,14 @@ def write_capture(
         raise CaptureError(
             f"output dir {output_dir} already exists: choose a new --output-dir or pass --force"
         )
+    if output_dir.exists() and not (
+        output_dir.is_dir()
+        and ((output_dir / MANIFEST_FILE).is_file() or not any(output_dir.iterdir()))
+    ):
+        raise CaptureError(
+            f"--force replaces only an earlier capture (a folder with {MANIFEST_FILE}) or an "
+            f"empty folder; {output_dir} is neither: choose another --output-dir"
+        )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tmp = staging_dir(f".{output_dir.name}.tmp-", output_dir.parent)
