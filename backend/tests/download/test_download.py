@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+import zstandard
 from databento.common.error import BentoClientError, BentoServerError
 from databento.historical.api.batch import BatchHttpAPI
 from databento.historical.api.metadata import MetadataHttpAPI
@@ -47,6 +48,8 @@ from vacuum_pressure.download.jobs import (
     trading_days,
 )
 from vacuum_pressure.download.state import COMPLETE, FAILED, PRESENT, READY, SUBMITTED
+from vacuum_pressure.source import synth_marker
+from vacuum_pressure.source import synthetic as synth
 
 BACKEND = Path(__file__).resolve().parents[2]
 KEY = "db-SECRETKEY0123456789"
@@ -1251,3 +1254,76 @@ def test_real_client_accepts_our_requests(lake: Path, monkeypatch: pytest.Monkey
     assert item.cost_usd == 3.25
     assert sent[2][0] == "metadata.get_cost"
     assert sent[2][1]["symbols"] == "MNQ.FUT"
+
+
+# -- a synthetic day (vp synth) in the lake ----------------------------------------------------
+
+
+def _synthetic_day(lake: Path) -> Path:
+    """`vp synth` for one minute of the day: a genuine DBN file under the real name, marked."""
+    assert synth.main(["--lake-root", str(lake), "--start-et", "08:00", "--end-et", "08:01"]) == 0
+    path = lake / FUT_REL
+    assert synth_marker.is_synthetic(path)
+    return path
+
+
+def test_dry_run_says_it_will_replace_a_synthetic_day(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _synthetic_day(harness.lake)
+    capsys.readouterr()
+    assert harness.run(*MNQ_DAY, "--include-futures", "--dry-run") == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "$12.50" in line and "already in lake" not in line
+    assert line.endswith("(will replace the synthetic glbx-mdp3-20260206.mbo.dbn.zst)")
+
+
+@pytest.mark.parametrize("decompressed", [False, True])
+def test_the_real_file_replaces_a_synthetic_day(harness: Harness, decompressed: bool) -> None:
+    synthetic = _synthetic_day(harness.lake)
+    marker = synth_marker.marker_path(synthetic)
+    if decompressed:  # the seed's `zstd -d --rm`: only the synthetic .dbn is left
+        plain = synthetic.with_suffix("")
+        plain.write_bytes(zstandard.ZstdDecompressor().stream_reader(synthetic.open("rb")).read())
+        synthetic.unlink()
+        assert synth_marker.is_synthetic(plain)
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert len(harness.server.submit_calls) == 1
+    placed = harness.lake / FUT_REL
+    assert placed.read_bytes() == harness.server.jobs["GLBX-0001"].content
+    assert placed.stat().st_mode & 0o777 == 0o444
+    # The synthetic file, its decompressed copy and its marker are gone: one raw file for the day.
+    assert [p.name for p in placed.parent.iterdir()] == [placed.name]
+    assert not marker.exists()
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == COMPLETE
+
+
+def test_a_day_marked_present_for_a_synthetic_file_is_fetched(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A run before synthetic files were recognised recorded the synthetic day as present.
+    synthetic = _synthetic_day(harness.lake)
+    marker = synth_marker.marker_path(synthetic)
+    saved = marker.read_bytes()
+    marker.unlink()
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == PRESENT
+    marker.write_bytes(saved)
+    caplog.set_level(logging.WARNING)
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert (harness.lake / FUT_REL).read_bytes() == harness.server.jobs["GLBX-0001"].content
+    assert (
+        f"20260206/MNQ/futures/mbo: {FUT_REL.as_posix()} is synthetic (vp synth); "
+        "submitting a job for it"
+    ) in caplog.messages
+
+
+def test_a_stale_marker_never_makes_a_real_file_replaceable(harness: Harness) -> None:
+    # The marker of an earlier synthetic day, next to the user's own real file: left alone.
+    synthetic = _synthetic_day(harness.lake)
+    synthetic.unlink()
+    synthetic.write_bytes(b"user's own copy")
+    assert harness.run(*MNQ_DAY, "--include-futures") == 0
+    assert harness.server.submit_calls == []
+    assert synthetic.read_bytes() == b"user's own copy"
+    assert harness.state()["20260206/MNQ/futures/mbo"]["state"] == PRESENT

@@ -220,6 +220,8 @@ def _print_estimates(estimates: list[Estimate], lake_root: Path) -> None:
             f"{spec.key:<36} {spec.symbols[0]:<10} {spec.schema:<10} {spec.start}..{spec.end} "
             f"{cost:>10}  -> {spec.target_relpath().as_posix()}"
         )
+        if item.replaces:
+            line += f"  (will replace the synthetic {', '.join(item.replaces)})"
         if item.note:
             line += f"  ({item.note})"
         _out(line)

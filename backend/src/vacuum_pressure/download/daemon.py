@@ -6,6 +6,9 @@ jobs with one ``list_jobs`` call, and download finished ones into a hidden file 
 (``.<name>.<job_id>.part``), which is flushed to disk (fsync) and checked (size, and SHA-256 when
 the listing gives one) before a rename in that folder puts it under its final name. Staging
 beside the target keeps the rename on one filesystem, wherever ``lake/raw`` is mounted.
+
+A synthetic file written by ``vp synth`` under the target's name (recognised by its marker,
+``source.synth_marker``) does not count as data: the real file is fetched and replaces it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from vacuum_pressure.download.state import (
     StateStore,
     utc_now_iso,
 )
+from vacuum_pressure.source.synth_marker import is_synthetic, marker_path
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +161,8 @@ class Estimate:
     """Databento's cost estimate (US$), or None when unavailable."""
     note: str = ""
     """Why the cost is missing, if it is."""
+    replaces: tuple[str, ...] = ()
+    """Names of the synthetic files (``vp synth``) the download would replace."""
 
 
 class Retrier:
@@ -195,8 +201,16 @@ class Retrier:
 
 
 def lake_has(target: Path) -> bool:
-    """Whether the lake holds the file, compressed (``.dbn.zst``) or decompressed (``.dbn``)."""
-    return target.exists() or target.with_suffix("").exists()
+    """Whether the lake holds the real file, compressed (``.dbn.zst``) or decompressed (``.dbn``).
+
+    A synthetic file (``vp synth``) under that name does not count: see :func:`synthetic_at`.
+    """
+    return any(p.exists() and not is_synthetic(p) for p in (target, target.with_suffix("")))
+
+
+def synthetic_at(target: Path) -> list[Path]:
+    """The synthetic files standing in for ``target`` (either form); the download replaces them."""
+    return [p for p in (target, target.with_suffix("")) if is_synthetic(p)]
 
 
 def _same_request(job: dict[str, Any], wanted: dict[str, Any]) -> bool:
@@ -309,8 +323,8 @@ class Downloader:
         """Load the state file and add the request's jobs; known jobs keep their state.
 
         A complete or present job whose file is no longer in the lake (deleted so that it is
-        fetched again) is queued again. ``retry_failed`` puts this request's failed jobs back to
-        pending (a new submission).
+        fetched again, or only a synthetic file now) is queued again. ``retry_failed`` puts this
+        request's failed jobs back to pending (a new submission).
         """
         self.records = self.store.load()
         self.active = []
@@ -331,11 +345,14 @@ class Downloader:
         """Fetch again from the job that placed the file, or submit anew if none did."""
         record.size_bytes = None
         record.sha256 = None
+        synthetic = bool(synthetic_at(self._target(record)))
+        gone = "is synthetic (vp synth)" if synthetic else "is no longer in the lake"
         if record.state == COMPLETE and record.job_id:
             logger.warning(
-                "%s: %s is no longer in the lake; downloading it again from job %s",
+                "%s: %s %s; downloading it again from job %s",
                 record.key,
                 record.target,
+                gone,
                 record.job_id,
             )
             record.state = READY
@@ -343,11 +360,7 @@ class Downloader:
             record.error = None
             record.updated_at = self.now()
         else:
-            logger.warning(
-                "%s: %s is no longer in the lake; submitting a job for it",
-                record.key,
-                record.target,
-            )
+            logger.warning("%s: %s %s; submitting a job for it", record.key, record.target, gone)
             self._reset(record)
 
     def _reset(self, record: JobRecord) -> None:
@@ -442,6 +455,8 @@ class Downloader:
                 record.state = PRESENT
                 self._changed(record)
                 continue
+            if synthetic_at(self._target(record)):
+                logger.info("%s: the real file will replace the synthetic one", record.key)
             try:
                 job = self.retrier.call(f"submit {record.key}", self._submit_once, record=record)
             except PermanentFailure as exc:
@@ -634,14 +649,29 @@ class Downloader:
             staged.unlink()
             record.state = PRESENT
         else:
+            synthetic = synthetic_at(target)
+            # A synthetic decompressed copy goes first: the replay prefers a .dbn to its .dbn.zst.
+            for path in synthetic:
+                if path != target:
+                    path.unlink()
             # Raw files are immutable (SPEC 3): read-only once in place.
             staged.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             os.replace(staged, target)  # same folder, so atomic and never across filesystems
             _fsync(target.parent)  # the rename itself survives a power cut before the state says so
+            if synthetic:
+                # Last: until now the marker kept the synthetic file recognisable; it never
+                # matches the real file's size, so a crash just before this is harmless.
+                marker_path(target).unlink(missing_ok=True)
             record.state = COMPLETE
             record.size_bytes = target.stat().st_size
             record.sha256 = digest
-            logger.info("%s: placed %s (%d bytes)", record.key, record.target, record.size_bytes)
+            logger.info(
+                "%s: placed %s (%d bytes)%s",
+                record.key,
+                record.target,
+                record.size_bytes,
+                ", replacing the synthetic file" if synthetic else "",
+            )
         record.error = None
         self._changed(record)
 
@@ -661,18 +691,22 @@ def estimate(
     retrier = Retrier(waiter, policy or RetryPolicy())
     estimates: list[Estimate] = []
     for spec in specs:
-        if lake_has(lake_root / spec.target_relpath()):
+        target = lake_root / spec.target_relpath()
+        if lake_has(target):
             estimates.append(Estimate(spec, present=True, cost_usd=0.0, note="already in lake"))
             continue
+        replaces = tuple(p.name for p in synthetic_at(target))
         if client is None:
-            estimates.append(Estimate(spec, False, None, "no DATABENTO_API_KEY: cost unknown"))
+            estimates.append(
+                Estimate(spec, False, None, "no DATABENTO_API_KEY: cost unknown", replaces)
+            )
             continue
         try:
             cost = retrier.call(
                 f"cost of {spec.key}", client.metadata.get_cost, **spec.cost_kwargs()
             )
         except (TransientFailure, PermanentFailure) as exc:
-            estimates.append(Estimate(spec, False, None, str(exc)))
+            estimates.append(Estimate(spec, False, None, str(exc), replaces))
             continue
-        estimates.append(Estimate(spec, False, float(cost)))
+        estimates.append(Estimate(spec, False, float(cost), replaces=replaces))
     return estimates
