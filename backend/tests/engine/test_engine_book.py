@@ -553,3 +553,21 @@ def test_arl_top_of_book_matches_databento_mbp10(fix: bool) -> None:
 
 
 ARL_MBP_MISMATCHES = 134
+
+
+@pytest.mark.parametrize("fix", [False, True])
+def test_top_of_a_crossed_book_has_a_spot_only_without_the_fix(fix: bool) -> None:
+    # What the serve path reads each bin (engine.top()): SPEC 11's crossed-book defect.
+    p = ANCHOR * ES_TICK
+    stream = events(
+        [
+            ev(T0, ACTION_ADD, SIDE_BID, p + ES_TICK, 1, 1),
+            ev(T0 + 1, ACTION_ADD, SIDE_ASK, p - ES_TICK, 1, 2),
+        ]
+    )
+    engine = AbsoluteTickEngine(N, ES_TICK, fix_reference_defects=fix)
+    run_all(engine, stream)
+    top = engine.top()
+    assert (top.best_bid_price_int, top.best_ask_price_int) == (p + ES_TICK, p - ES_TICK)
+    assert top.book_valid is not fix
+    assert (top.spot_ref_price_int, top.mid_price) == ((0, 0.0) if fix else (p, p * 1e-9))

@@ -236,3 +236,30 @@ def test_soft_reanchor_waits_for_a_two_sided_raw_book() -> None:
     assert pipe.engine.soft_reanchored
     assert pipe.engine.soft_reanchor_event_id == 3
     assert pipe.engine.anchor_tick_idx == Y_TICK + 3
+
+
+@pytest.mark.parametrize("fix", [False, True])
+def test_a_crossed_book_is_valid_with_a_spot_only_without_the_fix(fix: bool) -> None:
+    # SPEC 11 defect: book_valid does not mean valid, and spot is computed in crossed books.
+    t = et("09:00")
+    evs = events(
+        [
+            ev(t - 5 * MS, ACTION_ADD, SIDE_BID, Y - ES_TICK, 1, 1),
+            ev(t - 4 * MS, ACTION_ADD, SIDE_ASK, Y + ES_TICK, 1, 2),  # ok in bin 0
+            ev(t + 150 * MS, ACTION_ADD, SIDE_BID, Y + 3 * ES_TICK, 1, 3),  # crossed in bin 1
+            ev(t + 250 * MS, ACTION_CANCEL, SIDE_ASK, Y + ES_TICK, 1, 2),
+            ev(t + 260 * MS, ACTION_ADD, SIDE_ASK, Y + 3 * ES_TICK, 1, 4),  # locked in bin 2
+            ev(t + 350 * MS, ACTION_CANCEL, SIDE_BID, Y + 3 * ES_TICK, 1, 3),  # ok in bin 3
+        ]
+    )
+    for pipe in (
+        CorePipeline(CONFIG, DT, "09:00", fix_reference_defects=fix),
+        CorePipeline(CONFIG, DT, "09:00", fix_reference_defects=fix, defer_passive_advance=False),
+    ):
+        headers = [h for h, _ in run(pipe, evs)]
+        assert [h["book_valid"] for h in headers] == [True, not fix, not fix, True]
+        spots = [h["spot_ref_price_int"] for h in headers]
+        assert spots[0] == Y and spots[3] == Y + ES_TICK  # bids Y-1 / asks Y+1, then Y+3
+        crossed, locked = Y + 2 * ES_TICK, Y + 3 * ES_TICK  # Y+3 over Y+1; Y+3 at Y+3
+        assert spots[1:3] == ([0, 0] if fix else [crossed, locked])
+        assert [h["mid_price"] == 0.0 for h in headers] == [False, fix, fix, False]

@@ -81,6 +81,7 @@ class AbsoluteTickEngine:
         self.S[K.S_AUTO_ANCHOR] = int(auto_anchor_from_bbo)
         self.S[K.S_FAIL_OOR] = int(fail_on_out_of_range)
         self.S[K.S_FIX] = int(fix_reference_defects)
+        self._fix = fix_reference_defects
         self.S[K.S_N] = n_ticks
         self.S[K.S_TICK] = tick_int
         self._alloc_table(_pow2_at_least(order_capacity))
@@ -294,8 +295,9 @@ class AbsoluteTickEngine:
             start = i
 
     def spot_and_mid(self, bb: int, ba: int) -> tuple[int, float]:
-        """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides."""
-        if bb > 0 and ba > 0:
+        """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides
+        (and, with the fix switch, in a crossed or locked book)."""
+        if bb > 0 and ba > 0 and (bb < ba or not self._fix):
             return (
                 math.floor((bb + ba) / 2.0 / self.tick_int + 0.5) * self.tick_int,
                 (bb + ba) * 0.5 * K.PRICE_SCALE,
@@ -432,7 +434,7 @@ class AbsoluteTickEngine:
 
     @property
     def book_valid(self) -> bool:
-        return bool(self.S[K.S_BOOK_VALID])
+        return self.top().book_valid
 
     def grid_tick_range(self) -> tuple[int, int]:
         """(first, last) absolute tick covered by the grid (anchor - n//2 .. + n - 1)."""
@@ -444,7 +446,13 @@ class AbsoluteTickEngine:
         scalars = self.S.tolist()
         bb, ba = scalars[K.S_BB], scalars[K.S_BA]
         spot, mid = self.spot_and_mid(bb, ba)
-        return BookTop(bb, ba, spot, mid, bool(scalars[K.S_BOOK_VALID]))
+        valid = self.book_valid_for(bb, ba, bool(scalars[K.S_BOOK_VALID]))
+        return BookTop(bb, ba, spot, mid, valid)
+
+    def book_valid_for(self, bb: int, ba: int, flag: bool) -> bool:
+        """``book_valid`` for the reference's ``flag`` (false only inside a snapshot or right
+        after a clear); with the fix switch it also needs both sides with the bid below the ask."""
+        return flag and (not self._fix or 0 < bb < ba)
 
     def price_to_idx(self, price_int: int) -> int:
         """Grid slot of a price, or -1."""

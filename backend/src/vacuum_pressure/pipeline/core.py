@@ -86,6 +86,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             if (bb, ba) != top:
                 top = (bb, ba)
                 spot, mid = engine.spot_and_mid(bb, ba)
+            valid = engine.book_valid_for(bb, ba, valid)
             while next_ts >= self.bin_end_ns:
                 yield CoreBin(self._close_bin(event_id, mid, spot, bb, ba, valid), anchor, self)
 

@@ -75,7 +75,7 @@ class BinHeader(NamedTuple):
     def book_health(self) -> str:
         """Data-health flag of ours (not a parity column): ``ok``, ``locked`` (bid == ask),
         ``crossed`` (bid > ask), ``one_sided`` or ``empty``. ``book_valid`` keeps the
-        reference's meaning (it does not mean uncrossed)."""
+        reference's meaning (it does not mean uncrossed) unless the fix switch is on."""
         bid, ask = self.best_bid_price_int, self.best_ask_price_int
         if bid > 0 and ask > 0:
             return "crossed" if bid > ask else "locked" if bid == ask else "ok"
