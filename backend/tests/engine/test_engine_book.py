@@ -389,8 +389,12 @@ def _engine_rule_unknown_modifies(evs: np.ndarray) -> int:
 def test_esh4_iceberg_refills_keep_the_book_and_become_add_mass_with_the_fix() -> None:
     evs = _decode(ESH4_25, "ESH4", "future_mbo")
     assert _engine_rule_unknown_modifies(evs) == 83
-    plain = AbsoluteTickEngine(65_536, ES_TICK)
-    fixed = AbsoluteTickEngine(65_536, ES_TICK, fix_reference_defects=True)
+    probe = AbsoluteTickEngine(65_536, ES_TICK)
+    run_all(probe, evs)
+    # One explicit anchor for both: the fix also moves the first anchor (snapshot rule).
+    anchor = probe.anchor_tick_idx
+    plain = AbsoluteTickEngine(65_536, ES_TICK, anchor_tick_idx=anchor)
+    fixed = AbsoluteTickEngine(65_536, ES_TICK, anchor_tick_idx=anchor, fix_reference_defects=True)
     run_all(plain, evs)
     run_all(fixed, evs)
     assert np.array_equal(plain.D, fixed.D)
@@ -423,6 +427,32 @@ def test_the_fix_anchors_only_once_a_snapshot_is_complete(fix: bool) -> None:
         assert anchors == [-1, -1, -1, -1, ANCHOR]
     else:  # the reference anchors on the partial snapshot and keeps it
         assert anchors == [-1, -1, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10]
+
+
+@pytest.mark.parametrize("fix", [False, True])
+def test_the_fix_does_not_anchor_inside_a_snapshot_without_an_r(fix: bool) -> None:
+    # ESH4's snapshot is F_SNAPSHOT adds with no R and no F_LAST: the snapshot state never
+    # starts, so only the records' own flag tells the engine it is inside one.
+    p = ANCHOR * ES_TICK
+    snap = F_SNAPSHOT
+    stream = events(
+        [
+            ev(T0, ACTION_ADD, SIDE_BID, p - 40 * ES_TICK, 1, 1, snap),
+            ev(T0, ACTION_ADD, SIDE_ASK, p + 20 * ES_TICK, 1, 2, snap),  # partial mid: -10
+            ev(T0, ACTION_ADD, SIDE_BID, p - ES_TICK, 5, 3, snap),
+            ev(T0, ACTION_ADD, SIDE_ASK, p + ES_TICK, 5, 4, snap),  # complete mid: 0
+            ev(T0 + 1, ACTION_ADD, SIDE_BID, p - 2 * ES_TICK, 1, 5),  # the first live record
+        ]
+    )
+    engine = AbsoluteTickEngine(N * 4, ES_TICK, fix_reference_defects=fix)
+    anchors = []
+    for i in range(stream.size):
+        engine.apply_book_only(stream, i, i + 1, 1 << 62)
+        anchors.append(engine.anchor_tick_idx)
+    if fix:
+        assert anchors == [-1, -1, -1, -1, ANCHOR]
+    else:
+        assert anchors == [-1, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10]
 
 
 def test_esm4_book_is_exact_with_the_fix_too() -> None:

@@ -646,7 +646,9 @@ def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks
         else:
             S[S_UNKNOWN] += 1
     anchor_was_unset = S[S_ANCHOR] < 0
-    _try_set_anchor(D, OV, OU, S)
+    # Fix: no anchor inside a snapshot, also one without an R (its records carry F_SNAPSHOT).
+    if not (S[S_FIX] and (flags & F_SNAPSHOT) != 0 and (flags & F_LAST) == 0):
+        _try_set_anchor(D, OV, OU, S)
     just_set = anchor_was_unset and S[S_ANCHOR] >= 0
     if ticks and (completed or just_set) and S[S_ANCHOR] >= 0:
         sync_rest_depth(F, D, S)
