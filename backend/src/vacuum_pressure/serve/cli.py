@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cache.store import DEFAULT_MAX_CACHE_BYTES
 from ..errors import VPError
 from ..lake import lake_root
 from ..spectrum import ProjectionModel
@@ -52,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-max-gb",
         type=float,
-        default=4.0,
-        help="bound on lake/cache/checkpoints, oldest deleted first (default 4; 0 = unbounded)",
+        default=DEFAULT_MAX_CACHE_BYTES / 1e9,
+        help="bound on lake/cache/checkpoints, oldest deleted first "
+        f"(default {DEFAULT_MAX_CACHE_BYTES / 1e9:g}; 0 = unbounded)",
     )
     p.add_argument("--no-cache", action="store_true", help="no book cache or checkpoints")
     p.add_argument(
