@@ -67,8 +67,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
         clock = -1
-        top = (-1, -1)
-        spot, mid = 0, 0.0
+        top: tuple[int, int, bool] | None = None
+        spot, mid, book_valid = 0, 0.0, False
         while True:
             # Records of this bin see every earlier bin end (bins only move the clock).
             if self.bin_end_ns - width != clock:
@@ -83,12 +83,14 @@ class CorePipeline(BinnedPipeline[CoreBin]):
             # Record i belongs to a later bin: emit this one and the empty ones before it
             # without going back to the kernel (nothing changes but the clock).
             next_ts = int(ts[i])
-            if (bb, ba) != top:
-                top = (bb, ba)
+            if (bb, ba, valid) != top:
+                top = (bb, ba, valid)
                 spot, mid = engine.spot_and_mid(bb, ba)
-            valid = engine.book_valid_for(bb, ba, valid)
+                book_valid = engine.book_valid_for(bb, ba, valid)
             while next_ts >= self.bin_end_ns:
-                yield CoreBin(self._close_bin(event_id, mid, spot, bb, ba, valid), anchor, self)
+                yield CoreBin(
+                    self._close_bin(event_id, mid, spot, bb, ba, book_valid), anchor, self
+                )
 
     def _emit(self) -> CoreBin:
         """One bin from the engine as it stands (the eager form, and the final partial bin)."""
