@@ -420,6 +420,25 @@ def test_an_interrupted_write_leaves_no_temp_file(
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
+def test_a_real_file_placed_during_generation_is_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The download daemon may place the real day while vp synth is still generating it.
+    out = tmp_path / "glbx-mdp3-20260206.mbo.dbn.zst"
+    real_write = synth.write_dbn
+
+    def write_while_the_real_file_arrives(path: Path, metadata: bytes, records: np.ndarray) -> None:
+        real_write(path, metadata, records[:1000])
+        out.write_bytes(b"the real day")
+
+    monkeypatch.setattr(synth, "write_dbn", write_while_the_real_file_arrives)
+    with pytest.raises(VPError, match="appeared while the synthetic day was being written"):
+        synth.write_synthetic_file(out, dt="2026-02-06", start_et="09:00", end_et="09:01")
+    assert out.read_bytes() == b"the real day"
+    assert not is_synthetic(out) and not marker_path(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
 def test_cli_main_writes_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "x.dbn.zst"
     code = synth.main(["--out", str(out), "--start-et", "08:00", "--end-et", "08:01"])

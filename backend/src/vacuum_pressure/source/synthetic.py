@@ -490,10 +490,28 @@ def write_synthetic_file(out: Path, **kwargs: Any) -> SynthSummary:
         if out.suffix == ".zst":  # the size once decompressed, too (`zstd -d` keeps the marker)
             sizes[out.name.removesuffix(".zst")] = summary.dbn_bytes
         write_marker(out, sizes, summary.settings())
-        os.replace(tmp, out)
+        _place_no_clobber(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return replace(summary, path=out)
+
+
+def _place_no_clobber(tmp: Path, out: Path) -> None:
+    """Give ``tmp`` the name ``out`` unless a file took that name meanwhile (the download
+    daemon placing the real day while this one was generated): raw data is never overwritten."""
+    try:
+        os.link(tmp, out)  # fails if out exists, atomically
+    except FileExistsError:
+        if not is_synthetic(out):
+            marker_path(out).unlink(missing_ok=True)  # ours: it does not describe that file
+        raise VPError(
+            f"{out} appeared while the synthetic day was being written (a download?); it was "
+            "left as it is"
+        ) from None
+    except OSError:  # a filesystem without hard links: check, then rename
+        if out.exists():
+            raise VPError(f"{out} appeared while the synthetic day was being written") from None
+        os.replace(tmp, out)
 
 
 def lake_day_files(folder: Path, dt: str) -> list[Path]:
