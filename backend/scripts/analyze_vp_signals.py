@@ -1,8 +1,7 @@
 """Signal analysis (default, regime, projection_experiment); see ``--help`` and
 FEATURES.md. All logic lives in vacuum_pressure.research."""
 
-from vacuum_pressure.interrupt import run_interruptible
 from vacuum_pressure.research.cli_analyze import main
 
 if __name__ == "__main__":
-    raise SystemExit(run_interruptible(main, None))
+    raise SystemExit(main())

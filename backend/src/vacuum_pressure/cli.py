@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .interrupt import run_interruptible
-
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("vacuum_pressure.serve.cli", "replay server + page (run_vacuum_pressure.py)"),
     "synth": ("vacuum_pressure.source.synthetic", "write the synthetic MNQ market into the lake"),
@@ -20,10 +18,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("vacuum_pressure.benchmark", "core/serve throughput (benchmark_vp_core.py)"),
     "download": ("vacuum_pressure.download.cli", "Databento batch download daemon"),
 }
-
-
-OWN_SIGNAL_HANDLING = frozenset({"serve", "download"})
-"""Commands that handle SIGTERM themselves (uvicorn's shutdown; the daemon's current step)."""
 
 
 def _usage() -> str:
@@ -45,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module_name, _, function = COMMANDS[name][0].partition(":")
     entry = getattr(importlib.import_module(module_name), function or "main")
-    if name in OWN_SIGNAL_HANDLING:
-        result: int = entry(rest)
-        return result
-    return run_interruptible(entry, rest)
+    result: int = entry(rest)
+    return result
 
 
 if __name__ == "__main__":

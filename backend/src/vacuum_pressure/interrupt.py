@@ -7,9 +7,10 @@ files and folders removed, nothing half-written left), and the command exits 130
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 EXIT_INTERRUPTED = 130
@@ -19,13 +20,20 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_interruptible(entry: Callable[[list[str] | None], int], argv: list[str] | None) -> int:
-    """``entry(argv)`` with SIGTERM as Ctrl-C; an interrupt exits ``EXIT_INTERRUPTED``."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        return entry(argv)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def interruptible(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
+    """Decorate a command's ``main(argv)``: SIGTERM is Ctrl-C while it runs, and an interrupt
+    exits ``EXIT_INTERRUPTED`` with one line. On the function itself, so the ``vp`` subcommand,
+    the script and the ``vp-*`` console command all get it."""
+
+    @functools.wraps(main)
+    def run(argv: Sequence[str] | None = None) -> int:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return main(argv)
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            return EXIT_INTERRUPTED
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return run

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
+
+from vacuum_pressure.cli import COMMANDS
 
 SLOW_COMMAND = """
 import pathlib, shutil, sys, time
+from vacuum_pressure.interrupt import interruptible
 
+@interruptible
 def main(argv):
     out = pathlib.Path(argv[0])
     tmp = out.with_name("." + out.name + ".tmp")
@@ -27,13 +33,9 @@ def main(argv):
 """
 
 
-def _run_and_kill(tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
+def test_sigterm_runs_the_command_cleanup_and_exits_130(tmp_path: Path) -> None:
     (tmp_path / "slowcmd.py").write_text(SLOW_COMMAND)
-    code = (
-        "import sys; from vacuum_pressure import cli; "
-        f"cli.COMMANDS[{command!r}] = ('slowcmd', ''); "
-        f"sys.exit(cli.main([{command!r}, sys.argv[1]]))"
-    )
+    code = "import sys, slowcmd; sys.exit(slowcmd.main(sys.argv[1:]))"
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(tmp_path / "out")],
@@ -48,19 +50,23 @@ def _run_and_kill(tmp_path: Path, command: str) -> subprocess.CompletedProcess[s
         assert time.monotonic() < deadline
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip() == "interrupted"
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__")
+    assert left == ["ready", "slowcmd.py"]  # no ".out.tmp", no "out"
 
 
-def test_sigterm_runs_the_command_cleanup_and_exits_130(tmp_path: Path) -> None:
-    done = _run_and_kill(tmp_path, "capture-like")
-    assert done.returncode == 130
-    assert done.stderr.strip() == "interrupted"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready", "slowcmd.py"]
-
-
-def test_the_server_and_the_daemon_keep_their_own_sigterm_handling(tmp_path: Path) -> None:
-    # Without the wrapper SIGTERM's default action ends the process at once: no cleanup ran.
-    done = _run_and_kill(tmp_path, "serve")
-    assert done.returncode == -signal.SIGTERM
-    assert (tmp_path / ".out.tmp").is_dir()
+def test_every_file_writing_entry_point_takes_sigterm_as_ctrl_c() -> None:
+    # On the main functions themselves: `vp <cmd>`, backend/scripts/*.py and the vp-* console
+    # commands all call them.
+    writers = {"synth", "warm-cache", "capture", "publish", "analyze"}
+    for name, (target, _) in COMMANDS.items():
+        module, _, function = target.partition(":")
+        entry = getattr(importlib.import_module(module), function or "main")
+        assert hasattr(entry, "__wrapped__") == (name in writers), name
+    console = {
+        ep.name: ep for ep in entry_points(group="console_scripts") if ep.name.startswith("vp-")
+    }
+    for name in ("vp-warm-cache", "vp-cache-output", "vp-publish-dataset", "vp-analyze-signals"):
+        assert hasattr(console[name].load(), "__wrapped__"), name

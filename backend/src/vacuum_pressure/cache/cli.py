@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import VPError
+from ..interrupt import interruptible
 from ..lake import lake_root
 from ..spectrum import ProjectionModel
 from .store import DEFAULT_MAX_CACHE_BYTES, prune_cache
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@interruptible
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)

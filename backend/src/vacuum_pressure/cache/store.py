@@ -449,7 +449,7 @@ class CheckpointStore:
 
 # -- background writing and the size bound ---------------------------------------------------------
 DEFAULT_MAX_CACHE_BYTES = 4_000_000_000  # 4 GB: the server's and warm_cache's default bound
-"""Default bound on ``lake/cache`` (4 GiB, ~330 checkpoints of the synthetic day)."""
+"""Default bound on ``lake/cache`` (4 GB, ~310 checkpoints of the synthetic day)."""
 
 _STALE_TMP_S = 3600.0
 """Temp files older than this are leftovers of a killed writer."""

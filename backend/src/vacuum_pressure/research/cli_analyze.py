@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config import load_config
 from ..errors import VPError
+from ..interrupt import interruptible
 from ..lake import lake_root
 from ..timeutil import et_to_ns, format_et
 from . import analysis, report
@@ -363,6 +364,7 @@ def render_report(result: dict[str, Any], series: BinSeries) -> str:
     return report.write_html(f"Vacuum-pressure analysis: {result['mode']}", summary, figs)
 
 
+@interruptible
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 on success, 2 on a bad request."""
     args = build_parser().parse_args(argv)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import VPError
+from ..interrupt import interruptible
 from ..lake import lake_root
 from .capture import capture
 from .cli_common import (
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@interruptible
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a capture; prints the manifest summary on success. Exit 0 ok, 2 on a bad request."""
     args = build_parser().parse_args(argv)

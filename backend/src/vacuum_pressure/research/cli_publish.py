@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VPError
+from ..interrupt import interruptible
 from ..lake import lake_root
 from .cli_common import setup_logging
 from .publish import add_agents, publish, verify
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@interruptible
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 on success, 1 when verify finds a problem, 2 on a refused or invalid request."""
     args = build_parser().parse_args(argv)

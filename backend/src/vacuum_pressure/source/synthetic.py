@@ -28,6 +28,7 @@ from .. import lake
 from ..config import InstrumentConfig
 from ..errors import SourceError, VPError
 from ..events import F_SNAPSHOT
+from ..interrupt import interruptible
 from ..timeutil import et_to_ns, format_et, parse_date
 from . import synth_kernel as sk
 from .dbn import MBO_RECORD_DTYPE, MBO_RTYPE
@@ -638,6 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+@interruptible
 def main(argv: Sequence[str] | None = None) -> int:
     """``vp synth``: generate the file and print a summary; returns the exit code."""
     args = build_parser().parse_args(argv)
