@@ -1107,6 +1107,10 @@ _GOOD_ENTRY = {
             {"version": 1, "jobs": [{**_GOOD_ENTRY, "day": "06/02/2026"}]},
             "jobs[0] day is '06/02/2026', expected YYYY-MM-DD",
         ),
+        (
+            {"version": 1, "jobs": [{**_GOOD_ENTRY, "submit_sent_at": "yesterday"}]},
+            "jobs[0] submit_sent_at is 'yesterday', expected an ISO 8601 time",
+        ),
     ],
 )
 def test_malformed_state_file_is_refused_naming_the_file_and_the_problem(

@@ -131,6 +131,12 @@ def _record_problem(raw: object) -> str | None:
         dt.date.fromisoformat(raw["day"])
     except ValueError:
         return f"day is {raw['day']!r}, expected YYYY-MM-DD"
+    for name in ("submitted_at", "submit_sent_at", "updated_at"):
+        if raw.get(name) is not None:
+            try:
+                dt.datetime.fromisoformat(raw[name])
+            except ValueError:
+                return f"{name} is {raw[name]!r}, expected an ISO 8601 time"
     return None
 
 
