@@ -114,7 +114,11 @@ def test_force_replaces_only_a_capture_or_an_empty_folder(tmp_path: Path) -> Non
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "thesis.txt").write_text("mine")
     (tmp_path / "afile").write_text("mine")
-    for target in ("notes", "afile"):
+    published = tmp_path / "published"  # a dataset base: manifest, bins, grid_clean, checksums
+    published.mkdir()
+    for name in ("manifest.json", "bins.parquet", "grid_clean.parquet", "checksums.json"):
+        (published / name).write_text("{}")
+    for target in ("notes", "afile", "published"):
         with pytest.raises(CaptureError, match="replaces only an earlier capture"):
             frames = frames_from(window.start_ns, 3)
             write_capture(frames, tmp_path / target, window, {}, HORIZONS_MS, force=True)
@@ -122,7 +126,8 @@ def test_force_replaces_only_a_capture_or_an_empty_folder(tmp_path: Path) -> Non
     (tmp_path / "empty").mkdir()
     frames = frames_from(window.start_ns, 3)
     write_capture(frames, tmp_path / "empty", window, {}, HORIZONS_MS, force=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty", "notes"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty", "notes", "published"]
+    assert len(list(published.iterdir())) == 4
 
 
 def test_failure_mid_capture_leaves_nothing(tmp_path: Path) -> None:

@@ -204,13 +204,11 @@ def write_capture(
         raise CaptureError(
             f"output dir {output_dir} already exists: choose a new --output-dir or pass --force"
         )
-    if output_dir.exists() and not (
-        output_dir.is_dir()
-        and ((output_dir / MANIFEST_FILE).is_file() or not any(output_dir.iterdir()))
-    ):
+    if output_dir.exists() and not (output_dir.is_dir() and _replaceable(output_dir)):
         raise CaptureError(
-            f"--force replaces only an earlier capture (a folder with {MANIFEST_FILE}) or an "
-            f"empty folder; {output_dir} is neither: choose another --output-dir"
+            f"--force replaces only an earlier capture (a folder with {MANIFEST_FILE} and "
+            f"{BUCKETS_FILE}) or an empty folder; {output_dir} is neither: choose another "
+            "--output-dir"
         )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -258,6 +256,12 @@ def write_capture(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return CaptureResult(output_dir, n_bins, rows, elapsed, manifest)
+
+
+def _replaceable(folder: Path) -> bool:
+    """An earlier capture (not, e.g., a published dataset: no buckets file) or an empty folder."""
+    capture_files = (folder / MANIFEST_FILE).is_file() and (folder / BUCKETS_FILE).is_file()
+    return capture_files or not any(folder.iterdir())
 
 
 def _write_tables(
