@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
 import pytest
+from serve_support import Server
 
 from vacuum_pressure.serve.loadtest import (
     LATENCY_FIELDS,
@@ -18,6 +20,7 @@ from vacuum_pressure.serve.loadtest import (
     latency_stats,
     peak_rss_mb,
     run,
+    run_clients,
 )
 
 
@@ -69,3 +72,11 @@ def test_client_rate_and_report_text() -> None:
 def test_bounds_and_loopback_only(argv: list[str], message: str) -> None:
     with pytest.raises(LoadTestError, match=message):
         run(build_parser().parse_args(argv))
+
+
+def test_a_client_stops_at_the_end_of_the_data(server: Server) -> None:
+    # From 09:07 the test day has about 600 bins: asking for 5,000 must not wait for a timeout.
+    results, _ = asyncio.run(run_clients(server.url(start_time="09:07"), 2, 5_000, 60.0))
+    for result in results:
+        assert not result.error
+        assert 500 < result.bins < 700

@@ -115,6 +115,8 @@ async def _client(
             head = json.loads(msg)
             if head.get("type") == "error":
                 raise LoadTestError(f"client {index}: server error: {head.get('message')}")
+            if head.get("type") == "end_of_data":  # fewer bins than asked for: stop here
+                return
             if head.get("type") != "grid_update":
                 continue
             body = await asyncio.wait_for(ws.recv(), timeout_s)
