@@ -88,9 +88,22 @@ def _how_to_get_data(product_type: str, folder_symbol: str, dt: str) -> str:
     return f"To get data: {download}, or generate a synthetic day with `vp synth`."
 
 
-def _is_raw_dbn(name: str) -> bool:
-    """A raw file's name; hidden names (``.x``) are temporary files being written, never data."""
-    return not name.startswith(".") and (name.endswith(".dbn") or name.endswith(".dbn.zst"))
+def day_raw_files(folder: Path, dt: str) -> list[Path]:
+    """The raw files of ``dt`` in ``folder``, uncompressed ones first: names holding
+    ``YYYYMMDD`` and ending in ``.dbn`` or ``.dbn.zst``. Hidden names (``.x``) are temporary
+    files being written, never data. An absent folder has none."""
+    compact = parse_date(dt).strftime("%Y%m%d")
+    if not folder.is_dir():
+        return []
+    found = [
+        p
+        for p in folder.iterdir()
+        if compact in p.name
+        and not p.name.startswith(".")
+        and p.name.endswith((".dbn", ".dbn.zst"))
+        and p.is_file()
+    ]
+    return sorted(found, key=lambda p: (not p.name.endswith(".dbn"), p.name))
 
 
 def resolve_raw_file(
@@ -121,9 +134,7 @@ def resolve_raw_file(
             f"no raw data for {product_type}:{symbol} on {dt}: the folder {folder} does not "
             f"exist. {help_text}"
         )
-    candidates = sorted(
-        p for p in folder.iterdir() if compact in p.name and _is_raw_dbn(p.name) and p.is_file()
-    )
+    candidates = day_raw_files(folder, dt)
     if not candidates:
         raise DataFileNotFoundError(
             f"no raw data for {product_type}:{symbol} on {dt}: expected a file in {folder} whose "
@@ -135,8 +146,7 @@ def resolve_raw_file(
     if len(stems) > 1:
         raise SourceError(
             f"several raw files in {folder} match {product_type}:{symbol} on {dt}: "
-            f"{', '.join(p.name for p in candidates)}; keep exactly one file (an uncompressed "
-            ".dbn beside its own .dbn.zst is fine) or move the others away"
+            f"{', '.join(sorted(p.name for p in candidates))}; keep exactly one file (an "
+            "uncompressed .dbn beside its own .dbn.zst is fine) or move the others away"
         )
-    plain = [p for p in candidates if p.name.endswith(".dbn")]
-    return plain[0] if plain else candidates[0]
+    return candidates[0]  # the uncompressed copy when there is one

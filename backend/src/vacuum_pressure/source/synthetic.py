@@ -32,7 +32,7 @@ from ..interrupt import interruptible
 from ..timeutil import et_to_ns, format_et, parse_date
 from . import synth_kernel as sk
 from .dbn import MBO_RECORD_DTYPE, MBO_RTYPE
-from .resolve import future_root
+from .resolve import day_raw_files, future_root
 from .synth_marker import is_synthetic, marker_path, write_marker
 
 log = logging.getLogger(__name__)
@@ -515,23 +515,6 @@ def _place_no_clobber(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def lake_day_files(folder: Path, dt: str) -> list[Path]:
-    """Raw files of ``dt`` in ``folder`` as the replay sees them (name holds ``YYYYMMDD``, ends
-    in ``.dbn`` or ``.dbn.zst``, not hidden), the uncompressed ones first."""
-    compact = parse_date(dt).strftime("%Y%m%d")
-    if not folder.is_dir():
-        return []
-    found = [
-        p
-        for p in folder.iterdir()
-        if compact in p.name
-        and not p.name.startswith(".")
-        and p.name.endswith((".dbn", ".dbn.zst"))
-        and p.is_file()
-    ]
-    return sorted(found, key=lambda p: (not p.name.endswith(".dbn"), p.name))
-
-
 def remove_synthetic(paths: Sequence[Path]) -> None:
     """Delete synthetic files (then their markers) so they can be written again.
 
@@ -566,7 +549,7 @@ def synth_lake_day(
     with ``write_synthetic_file`` (``kwargs``: its window, seed, planted_effect, params).
     """
     check_symbol(symbol)
-    existing = lake_day_files(folder, dt)
+    existing = day_raw_files(folder, dt)
     if existing and not force:
         return existing[0], None
     remove_synthetic(existing)
