@@ -363,12 +363,16 @@ def anchor_tick_from_bbo(bb, ba, tick):
 
 
 @_jit
-def _try_set_anchor(D, OV, OU, S):
-    """Anchor at the first moment both sides have a price; returns True when it was just set."""
+def _try_set_anchor(D, OV, OU, S, flags):
+    """Anchor at the first moment both sides have a price, after the record with ``flags``;
+    returns True when it was just set."""
     if S[S_ANCHOR] >= 0 or not S[S_AUTO_ANCHOR]:
         return False
-    if S[S_FIX] and S[S_SNAPSHOT]:
-        return False  # fix: never anchor on a partial snapshot
+    in_snapshot = S[S_SNAPSHOT] != 0 or ((flags & F_SNAPSHOT) != 0 and (flags & F_LAST) == 0)
+    if S[S_FIX] and in_snapshot:
+        # Fix: never anchor on a partial snapshot, also one without an R (only its records'
+        # F_SNAPSHOT flag says so).
+        return False
     if S[S_BB] > 0 and S[S_BA] > 0:
         S[S_ANCHOR] = anchor_tick_from_bbo(S[S_BB], S[S_BA], S[S_TICK])
         rebuild_depth(D, OV, OU, S)
@@ -645,11 +649,7 @@ def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks
             _fill_order(D, OK, OV, OU, S, s, size)
         else:
             S[S_UNKNOWN] += 1
-    anchor_was_unset = S[S_ANCHOR] < 0
-    # Fix: no anchor inside a snapshot, also one without an R (its records carry F_SNAPSHOT).
-    if not (S[S_FIX] and (flags & F_SNAPSHOT) != 0 and (flags & F_LAST) == 0):
-        _try_set_anchor(D, OV, OU, S)
-    just_set = anchor_was_unset and S[S_ANCHOR] >= 0
+    just_set = _try_set_anchor(D, OV, OU, S, flags)
     if ticks and (completed or just_set) and S[S_ANCHOR] >= 0:
         sync_rest_depth(F, D, S)
     return eid, t0, a0, p0, f0, t1, a1
