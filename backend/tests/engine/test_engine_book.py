@@ -403,19 +403,26 @@ def test_esh4_iceberg_refills_keep_the_book_and_become_add_mass_with_the_fix() -
     assert fixed.field("add_mass").sum() > plain.field("add_mass").sum()
 
 
+@pytest.mark.parametrize("with_r", [True, False])
 @pytest.mark.parametrize("fix", [False, True])
-def test_the_fix_anchors_only_once_a_snapshot_is_complete(fix: bool) -> None:
-    # A snapshot replays the book order by order: its first bid and ask (stale orders far
-    # from the market) make a two-sided book long before its last record.
+def test_the_fix_anchors_only_once_a_snapshot_is_complete(fix: bool, with_r: bool) -> None:
+    # A snapshot replays the book order by order: its first bid and ask (stale orders far from
+    # the market) make a two-sided book long before its end. It starts with an R and ends with
+    # F_LAST, or (ESH4's) has neither: only its records' F_SNAPSHOT flag tells, and the first
+    # live record ends it.
     p = ANCHOR * ES_TICK
     snap = F_SNAPSHOT
+    head = [ev(T0, ACTION_CLEAR, SIDE_NONE, flags=snap)] if with_r else []
+    last = (snap | F_LAST) if with_r else snap
+    tail = [] if with_r else [ev(T0 + 1, ACTION_ADD, SIDE_BID, p - 2 * ES_TICK, 1, 5)]
     stream = events(
         [
-            ev(T0, ACTION_CLEAR, SIDE_NONE, flags=snap),
+            *head,
             ev(T0, ACTION_ADD, SIDE_BID, p - 40 * ES_TICK, 1, 1, snap),
             ev(T0, ACTION_ADD, SIDE_ASK, p + 20 * ES_TICK, 1, 2, snap),  # partial mid: -10
             ev(T0, ACTION_ADD, SIDE_BID, p - ES_TICK, 5, 3, snap),
-            ev(T0, ACTION_ADD, SIDE_ASK, p + ES_TICK, 5, 4, snap | F_LAST),  # complete mid: 0
+            ev(T0, ACTION_ADD, SIDE_ASK, p + ES_TICK, 5, 4, last),  # complete mid: 0
+            *tail,
         ]
     )
     engine = AbsoluteTickEngine(N * 4, ES_TICK, fix_reference_defects=fix)
@@ -423,36 +430,11 @@ def test_the_fix_anchors_only_once_a_snapshot_is_complete(fix: bool) -> None:
     for i in range(stream.size):
         engine.apply_book_only(stream, i, i + 1, 1 << 62)
         anchors.append(engine.anchor_tick_idx)
-    if fix:
-        assert anchors == [-1, -1, -1, -1, ANCHOR]
+    partial = 2 if with_r else 1  # the record that makes the book two-sided
+    if fix:  # no anchor inside the snapshot; then the complete book's mid
+        assert anchors == [-1] * (stream.size - 1) + [ANCHOR]
     else:  # the reference anchors on the partial snapshot and keeps it
-        assert anchors == [-1, -1, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10]
-
-
-@pytest.mark.parametrize("fix", [False, True])
-def test_the_fix_does_not_anchor_inside_a_snapshot_without_an_r(fix: bool) -> None:
-    # ESH4's snapshot is F_SNAPSHOT adds with no R and no F_LAST: the snapshot state never
-    # starts, so only the records' own flag tells the engine it is inside one.
-    p = ANCHOR * ES_TICK
-    snap = F_SNAPSHOT
-    stream = events(
-        [
-            ev(T0, ACTION_ADD, SIDE_BID, p - 40 * ES_TICK, 1, 1, snap),
-            ev(T0, ACTION_ADD, SIDE_ASK, p + 20 * ES_TICK, 1, 2, snap),  # partial mid: -10
-            ev(T0, ACTION_ADD, SIDE_BID, p - ES_TICK, 5, 3, snap),
-            ev(T0, ACTION_ADD, SIDE_ASK, p + ES_TICK, 5, 4, snap),  # complete mid: 0
-            ev(T0 + 1, ACTION_ADD, SIDE_BID, p - 2 * ES_TICK, 1, 5),  # the first live record
-        ]
-    )
-    engine = AbsoluteTickEngine(N * 4, ES_TICK, fix_reference_defects=fix)
-    anchors = []
-    for i in range(stream.size):
-        engine.apply_book_only(stream, i, i + 1, 1 << 62)
-        anchors.append(engine.anchor_tick_idx)
-    if fix:
-        assert anchors == [-1, -1, -1, -1, ANCHOR]
-    else:
-        assert anchors == [-1, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10, ANCHOR - 10]
+        assert anchors == [-1] * partial + [ANCHOR - 10] * (stream.size - partial)
 
 
 def test_esm4_book_is_exact_with_the_fix_too() -> None:
