@@ -169,10 +169,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         return status in _TRANSIENT_HTTP or status >= 500
-    if isinstance(exc, requests.RequestException | ConnectionError | TimeoutError):
-        return True
-    # The client wraps a download that kept failing mid-stream in a bare BentoError.
-    return isinstance(exc, BentoError) and "downloading" in str(exc).lower()
+    return isinstance(exc, requests.RequestException | ConnectionError | TimeoutError)
 
 
 def is_api_error(exc: BaseException) -> bool:

@@ -55,7 +55,8 @@ T = TypeVar("T")
 # in it is simply absent from the answer and keeps its last known state.
 _LISTED_STATES = ["queued", "processing", "done", "expired"]
 _ADOPTABLE_STATES = ["queued", "processing", "done"]
-# How far before our clock's submit time a lookup searches Databento's (clocks disagree a little).
+# How far before our clock's submit time a job list searches Databento's (polling, and adopting
+# the job of a lost submit answer): the two clocks disagree a little.
 _CLOCK_MARGIN = dt.timedelta(hours=1)
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -525,8 +526,7 @@ class Downloader:
         if not waiting:
             return
         earliest = min(dt.datetime.fromisoformat(r.submitted_at or self.now()) for r in waiting)
-        # A day of margin: "since" compares with Databento's clock, not ours.
-        since = (earliest - dt.timedelta(days=1)).isoformat()
+        since = (earliest - _CLOCK_MARGIN).isoformat()  # "since" is on Databento's clock
         try:
             jobs = self.retrier.call(
                 "list jobs", self.client.batch.list_jobs, states=_LISTED_STATES, since=since
