@@ -35,7 +35,6 @@ import json
 import logging
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections import deque
@@ -45,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import replacing
 from ..errors import VPError
 from ..lake import cache_dir
 from ..source.resolve import validate_product_type, validate_symbol
@@ -249,16 +249,8 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**meta, "checksum": _checksum(arrays)}
     payload = {**arrays, _META: np.array(json.dumps(meta, sort_keys=True))}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with replacing(path, "wb") as fh:
+        np.savez(fh, **payload)  # type: ignore[arg-type]
 
 
 def read_npz(path: Path, key: CacheKey) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -376,16 +368,9 @@ class CheckpointStore:
         else:
             stored = None
         self.folder.mkdir(parents=True, exist_ok=True)
-        if stored != wanted:
-            # A temporary name of its own: sessions opening the store at once must not race.
-            fd, tmp = tempfile.mkstemp(prefix=".key.", suffix=".tmp", dir=self.folder)
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(json.dumps(wanted, sort_keys=True))
-                os.replace(tmp, key_file)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+        if stored != wanted:  # (sessions opening the store at once: ``replacing`` is race-free)
+            with replacing(key_file) as fh:
+                fh.write(json.dumps(wanted, sort_keys=True))
         for path in self.folder.glob("bin_*.npz"):
             parts = path.stem.split("_")
             if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():

@@ -7,15 +7,13 @@ it again. It holds no credentials.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
+from vacuum_pressure.atomic import replacing
 from vacuum_pressure.download.jobs import DownloadError, JobSpec
 
 STATE_VERSION = 1
@@ -192,15 +190,6 @@ class StateStore:
             "version": STATE_VERSION,
             "jobs": [asdict(record) for record in records.values()],
         }
-        fd, tmp_name = tempfile.mkstemp(prefix=".jobs-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        with replacing(self.path) as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True)
+            handle.write("\n")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
+
+from ..atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,8 @@ def write_marker(data_path: Path, sizes: dict[str, int], details: dict[str, Any]
         "files": sizes,
         **details,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(path) as fh:
+        fh.write(json.dumps(payload, indent=2) + "\n")
     return path
 
 
