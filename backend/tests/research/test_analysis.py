@@ -296,7 +296,7 @@ def test_mid_zero_is_never_a_price_in_hit_rates() -> None:
     ]  # fmt: skip
     s = from_frames(frames, GEO)
     assert bool(s.book_valid[1]) and s.mid_price[1] == 0.0
-    result = analysis.default(s, (1, 2))
+    result = analysis.default(s, analysis.DefaultParams((1, 2)))
     assert result["summary"]["center_sign_hit_rate"] is None
     by_h = result["net_pv_edge"]["hit_rate_by_horizon"]
     assert by_h["1"]["trials"] == 0 and by_h["1"]["hit_rate"] is None
@@ -308,10 +308,10 @@ def test_mid_zero_is_never_a_price_in_hit_rates() -> None:
 
 def test_default_needs_two_bins_and_positive_horizons() -> None:
     with pytest.raises(VPError, match="at least 2"):
-        analysis.default(_series([100.0]), (1,))
+        analysis.default(_series([100.0]), analysis.DefaultParams((1,)))
     for bad in ((0,), (-3,), ()):
         with pytest.raises(VPError, match="--horizons-bins"):
-            analysis.default(_series([100.0, 100.25]), bad)
+            analysis.DefaultParams(bad)
 
 
 def test_projection_experiment_ignores_horizons_without_trials() -> None:

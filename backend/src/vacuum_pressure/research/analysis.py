@@ -348,8 +348,9 @@ def regime(series: BinSeries, params: RegimeParams) -> dict[str, Any]:
     edge = directional_edge(series, params)
     idx, dirs = detect_signals(edge, params.edge_threshold, params.cooldown_bins)
     results, trades = trade_results(series, idx, dirs, params)
-    up = np.count_nonzero(edge >= params.edge_threshold) / series.n
-    down = np.count_nonzero(edge <= -params.edge_threshold) / series.n
+    states = edge_states(edge, params.edge_threshold)
+    up = np.count_nonzero(states == 1) / series.n
+    down = np.count_nonzero(states == -1) / series.n
     sig = page_signals(
         series.k,
         series.cells["v_add"],
@@ -427,20 +428,28 @@ def reference_projection_hit_rate(series: BinSeries, index: int) -> dict[str, An
     return {"hit_rate": _rate(hits, n_pairs), "n_pairs": n_pairs}
 
 
-def reference_summary(series: BinSeries) -> dict[str, Any]:
+def _centre_score(series: BinSeries) -> np.ndarray:
+    """The k=0 row's spectrum score per bin."""
+    return series.score[:, int(np.flatnonzero(series.k == 0)[0])]
+
+
+def reference_summary(
+    series: BinSeries, state: np.ndarray | None = None, centre: np.ndarray | None = None
+) -> dict[str, Any]:
     """The reference script's default-mode ``summary`` block, same field names and definitions.
 
     ``directional_edge`` = mean score of the rows below spot - mean score of the rows above,
     over all bins; ``center_sign_hit_rate`` = share of consecutive bin pairs where the k=0
     row's score change and the mid change have the same sign (pairs where either is zero, or a
     mid is not a price, left out); ``projection`` per horizon in ms, see
-    ``reference_projection_hit_rate``.
+    ``reference_projection_hit_rate``. ``state`` (``_state_codes``) and ``centre``
+    (``_centre_score``) are computed when not given.
     """
     if series.n < 2:
         raise VPError(f"the eval window has {series.n} bin(s): the default mode needs at least 2")
     k, score, mid = series.k, series.score, series.mid_price
-    shares = _state_shares(_state_codes(series))
-    centre = score[:, int(np.flatnonzero(k == 0)[0])]
+    shares = _state_shares(_state_codes(series) if state is None else state)
+    centre = _centre_score(series) if centre is None else centre
     score_delta, mid_delta = np.diff(centre), np.diff(mid)
     priced = _priced(mid)
     nz = (score_delta != 0) & (mid_delta != 0) & priced[1:] & priced[:-1]
@@ -460,17 +469,30 @@ def reference_summary(series: BinSeries) -> dict[str, Any]:
     }
 
 
-def default(series: BinSeries, horizons: tuple[int, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DefaultParams:
+    """Default-mode parameters: the forward horizons (bins) of our hit rates.
+
+    Invalid values raise ``AnalysisParamError`` naming the command-line flag.
+    """
+
+    horizons_bins: tuple[int, ...] = (1, 5, 10, 50, 100)
+
+    def __post_init__(self) -> None:
+        check_ints("--horizons-bins", self.horizons_bins, 1)
+
+
+def default(series: BinSeries, params: DefaultParams) -> dict[str, Any]:
     """The reference's ``summary`` plus our forward hit rates per horizon (bins)."""
-    check_ints("--horizons-bins", horizons, 1)
-    summary = reference_summary(series)
+    horizons = params.horizons_bins
     state = _state_codes(series)
+    centre = _centre_score(series)
+    summary = reference_summary(series, state, centre)
     above, below = series.k > 0, series.k < 0
     p, v = series.cells["pressure_variant"], series.cells["vacuum_variant"]
     bull = p[:, below].sum(axis=1) + v[:, above].sum(axis=1)
     bear = p[:, above].sum(axis=1) + v[:, below].sum(axis=1)
     net = bull - bear
-    centre = series.score[:, int(np.flatnonzero(series.k == 0)[0])]
     return {
         "mode": "default",
         "n_bins": series.n,

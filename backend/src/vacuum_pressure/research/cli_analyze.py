@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--horizons-bins",
         type=_ints,
-        default=(1, 5, 10, 50, 100),
+        default=analysis.DefaultParams().horizons_bins,
         help="default mode: price horizons in bins",
     )
     d = analysis.RegimeParams()
@@ -152,8 +152,9 @@ def input_dt(args: argparse.Namespace) -> str | None:
     return str(dt) if dt else None
 
 
-def load_series(args: argparse.Namespace) -> BinSeries:
-    """The bins to analyse, from the input the arguments name, limited to the eval window."""
+def load_series(args: argparse.Namespace, dt: str | None) -> BinSeries:
+    """The bins to analyse, from the input the arguments name, limited to the eval window
+    (``dt``: the session date, ``input_dt(args)``)."""
     root = args.lake_root or lake_root()
     if args.capture_dir or args.dataset_id:
         config = load_config(args.config)
@@ -162,7 +163,7 @@ def load_series(args: argparse.Namespace) -> BinSeries:
             if args.capture_dir
             else load_published(root, args.dataset_id, config)
         )
-        return _in_window(series, args, *_window_ns(args, input_dt(args)))
+        return _in_window(series, args, *_window_ns(args, dt))
     if not (args.product_type and args.symbol and args.dt):
         raise VPError("pipeline input needs --product-type, --symbol and --dt")
     from ..pipeline.replay import serve_bins
@@ -190,7 +191,7 @@ def load_series(args: argparse.Namespace) -> BinSeries:
 
 def params_from_args(
     args: argparse.Namespace,
-) -> analysis.RegimeParams | analysis.ExperimentParams | tuple[int, ...]:
+) -> analysis.RegimeParams | analysis.ExperimentParams | analysis.DefaultParams:
     """The chosen mode's parameters. Every mode's flags are checked, before any data is read:
     a bad value is refused even when the mode would not use it."""
     regime = analysis.RegimeParams(
@@ -211,18 +212,17 @@ def params_from_args(
         args.experiment_slope_window_bins,
         args.experiment_shift_z_threshold,
     )
-    horizons = tuple(args.horizons_bins)
-    analysis.check_ints("--horizons-bins", horizons, 1)
+    default = analysis.DefaultParams(tuple(args.horizons_bins))
     if args.mode == "regime":
         return regime
     if args.mode == "projection_experiment":
         return experiment
-    return horizons
+    return default
 
 
 def run(
     series: BinSeries,
-    params: analysis.RegimeParams | analysis.ExperimentParams | tuple[int, ...],
+    params: analysis.RegimeParams | analysis.ExperimentParams | analysis.DefaultParams,
 ) -> dict[str, Any]:
     """The analysis of the mode ``params`` belong to."""
     if isinstance(params, analysis.RegimeParams):
@@ -373,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         params = params_from_args(args)
-        series = load_series(args)
+        dt = input_dt(args)
+        series = load_series(args, dt)
         t1 = time.perf_counter()
         result = run(series, params)
     except VPError as exc:
@@ -382,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t2 = time.perf_counter()
     result = {
         "mode": result.pop("mode"),
-        "dt": input_dt(args),
+        "dt": dt,
         "start_time": args.start_time,
         "eval_start": args.eval_start,
         "eval_end": args.eval_end,
