@@ -40,6 +40,10 @@ import numpy as np
 SKIP_ABS = 3e-10
 """Values with |x| <= SKIP_ABS cannot give a MAD scale above the 1e-9 cut-off (module doc)."""
 
+COMPOSITE_EPS = 1e-12
+"""The per-cell composite ``(P - V) / (|P| + |V| + COMPOSITE_EPS)``: 0 for a cell with no
+pressure and no vacuum (the reference's constant; the regime analysis uses it too)."""
+
 SCALE_EPS = 1e-9
 """Robust-z scale cut-off of the reference: z = 0 unless 1.4826 * MAD > SCALE_EPS."""
 
@@ -103,7 +107,7 @@ def rollup_derivatives(
             zero_run[i] = 0
         active[n_active] = i
         n_active += 1
-        comp = (p - v) / (abs(p) + abs(v) + 1e-12)
+        comp = (p - v) / (abs(p) + abs(v) + COMPOSITE_EPS)
         for j in range(n_windows):
             slot = old_slots[j]
             if slot >= 0:

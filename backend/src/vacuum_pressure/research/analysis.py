@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import VPError
+from ..spectrum_kernel import COMPOSITE_EPS
 from . import analysis_kernel as ak
 from .series import BinSeries
 from .signals import page_signals
@@ -27,8 +28,6 @@ from .signals_kernel import rolling_robust_z, rolling_slope
 
 OUTCOME_NAMES = {ak.OUTCOME_TP: "tp", ak.OUTCOME_SL: "sl", ak.OUTCOME_TIMEOUT: "timeout"}
 Z95 = 1.959963984540054
-COMPOSITE_EPS = 1e-12
-"""Keeps a cell with no pressure and no vacuum at composite 0 (the reference's constant)."""
 NS_PER_HOUR = 3.6e12
 
 
