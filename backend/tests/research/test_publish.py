@@ -12,6 +12,7 @@ import pytest
 from research_fakes import frames_from, write_fake_capture
 
 from vacuum_pressure.errors import VPError
+from vacuum_pressure.research import publish as publish_module
 from vacuum_pressure.research.capture import capture_window
 from vacuum_pressure.research.cli_publish import main as publish_main
 from vacuum_pressure.research.publish import (
@@ -117,6 +118,25 @@ def test_add_agents_is_all_or_nothing(published) -> None:
     assert code == 2 and _agents(paths) == ["eda", "regime"]
     # a repeated name counts once
     assert [p.name for p in add_agents(DSID, ["alpha", "alpha"], root)] == ["alpha"]
+
+
+def test_a_workspace_made_meanwhile_by_someone_else_is_left_alone(
+    published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, root, paths = published
+    real_add = publish_module._add_agent
+
+    def someone_else_first(dataset_paths, name, experiments=None):
+        if name == "beta":  # made between add_agents' check and its own creation
+            (paths.agent("beta") / "mine.txt").parent.mkdir(parents=True)
+            (paths.agent("beta") / "mine.txt").write_text("theirs")
+        return real_add(dataset_paths, name, experiments)
+
+    monkeypatch.setattr(publish_module, "_add_agent", someone_else_first)
+    with pytest.raises(PublishError, match="'beta' already has a workspace"):
+        add_agents(DSID, ["alpha", "beta"], root)
+    assert (paths.agent("beta") / "mine.txt").read_text() == "theirs"
+    assert not paths.agent("alpha").exists()  # ours, undone
 
 
 def test_repeated_agent_names_publish_once(tmp_path: Path) -> None:

@@ -125,17 +125,27 @@ def _add_agent(paths: DatasetPaths, name: str, experiments: Path | None = None) 
     temp folder that will be renamed to it while publishing)."""
     experiments = experiments or paths.experiments
     workspace = experiments / "agents" / name
-    if workspace.exists():
-        raise PublishError(f"agent {name!r} already has a workspace at {paths.agent(name)}")
-    data = workspace / "data"
-    data.mkdir(parents=True)
-    (workspace / "outputs").mkdir()
-    # A relative link keeps the dataset valid if the whole lake is moved; it is computed from
-    # the final location, so a workspace built in the temp folder points right once renamed.
-    target = os.path.relpath(paths.base, paths.agent(name) / "data")
-    (data / "base_immutable").symlink_to(target, target_is_directory=True)
-    shutil.copyfile(experiments / PROJECTION_SEED_FILE, data / PROJECTION_EXPERIMENT_FILE)
-    (data / PROJECTION_EXPERIMENT_FILE).chmod(0o644)
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        workspace.mkdir()  # atomic: a workspace made meanwhile by someone else is refused
+    except FileExistsError:
+        raise PublishError(
+            f"agent {name!r} already has a workspace at {paths.agent(name)}"
+        ) from None
+    try:
+        data = workspace / "data"
+        data.mkdir()
+        (workspace / "outputs").mkdir()
+        # A relative link keeps the dataset valid if the whole lake is moved; it is computed
+        # from the final location, so a workspace built in the temp folder points right once
+        # renamed.
+        target = os.path.relpath(paths.base, paths.agent(name) / "data")
+        (data / "base_immutable").symlink_to(target, target_is_directory=True)
+        shutil.copyfile(experiments / PROJECTION_SEED_FILE, data / PROJECTION_EXPERIMENT_FILE)
+        (data / PROJECTION_EXPERIMENT_FILE).chmod(0o644)
+    except BaseException:
+        shutil.rmtree(workspace, ignore_errors=True)  # ours, half made
+        raise
     return paths.agent(name)
 
 
@@ -226,9 +236,9 @@ def add_agents(dataset_id: str, agents: Iterable[str], root: Path) -> list[Path]
     created: list[Path] = []
     try:
         for name in names:
-            created.append(_add_agent(paths, name))
+            created.append(_add_agent(paths, name))  # noqa: PERF401 (one by one: see except)
     except BaseException:
-        for workspace in (*created, paths.agent(name)):
+        for workspace in created:  # only what this call made
             shutil.rmtree(workspace, ignore_errors=True)
         raise
     return created
