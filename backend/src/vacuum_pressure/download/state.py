@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
@@ -25,6 +25,7 @@ READY = "ready"  # finished remotely, file not yet in the lake
 COMPLETE = "complete"  # verified file placed in the lake
 PRESENT = "present"  # the lake already had the file: nothing requested
 FAILED = "failed"  # permanent error; see ``error``
+_LOCAL_STATES = (PENDING, SUBMITTED, READY, COMPLETE, PRESENT, FAILED)
 TERMINAL_STATES = frozenset({COMPLETE, PRESENT, FAILED})
 
 
@@ -97,8 +98,7 @@ def utc_now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-_REQUIRED_FIELDS = ("key", "day", "root", "kind", "schema", "target")
-_LOCAL_STATES = (PENDING, SUBMITTED, READY, COMPLETE, PRESENT, FAILED)
+_REQUIRED_FIELDS = tuple(f.name for f in fields(JobRecord) if f.default is MISSING)
 _FIELD_TYPES: dict[str, Any] = get_type_hints(JobRecord)
 _FIELD_TYPES["cost_usd"] = float | int | None  # JSON has one number type: 2.0 may read back as 2
 _JSON_NAMES = {str: "a string", int: "an integer", float: "a number", type(None): "null"}
