@@ -14,7 +14,7 @@ from testdata import require_shared
 from vacuum_pressure.config import build_config, load_config
 from vacuum_pressure.engine import AbsoluteTickEngine
 from vacuum_pressure.engine import kernels as K
-from vacuum_pressure.pipeline.core import CorePipeline, stream_core_events
+from vacuum_pressure.pipeline.core import CorePipeline, _TickLog, stream_core_events
 from vacuum_pressure.pipeline.frames import StaleFrameError
 from vacuum_pressure.source.dbn import DbnSource
 from vacuum_pressure.timeutil import et_to_ns
@@ -285,3 +285,36 @@ def test_record_factors_are_the_eager_advance_factors_bit_for_bit() -> None:
         [dt, rest_decay, alpha_a, alpha_j, 1.0 - alpha_v, 1.0 - alpha_a, 1.0 - alpha_j]
     )
     assert np.array_equal(factors.view(np.int64), expected.view(np.int64))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(op, min_size=1, max_size=120),
+    read_every=st.sampled_from([None, 1, 3]),
+    sizes=st.tuples(st.integers(4, 12), st.integers(2, 3), st.integers(1, 3)),
+)
+def test_a_full_tick_log_is_replayed_mid_chunk_like_the_eager_path(
+    ops: list[tuple[int, int, int, int, int]],
+    read_every: int | None,
+    sizes: tuple[int, int, int],
+) -> None:
+    # The book pass stops where the log, the sync rows or the header rows have no room; the
+    # log is then replayed and the chunk goes on: the bins and grids must not notice.
+    evs = build_stream(ops, base_tick=BASE_TICK, t0=et_to_ns(DT, "08:59:30"))
+    with pytest.MonkeyPatch.context() as mp:
+        for name, size in zip(("LOG_ENTRIES", "SYN_ROWS", "HEADER_ROWS"), sizes, strict=True):
+            mp.setattr(_TickLog, name, size)
+        _compare(CONFIG, DT, "09:00", [evs], read_every)
+
+
+def test_export_state_inside_a_feed_is_refused(esh4_records) -> None:
+    # Inside feed() the book is ahead of the per-tick state (the log is not replayed yet).
+    config, records = esh4_records
+    pipe = CorePipeline(config, "2023-12-25", "18:00")
+    frames = pipe.feed(records[records["ts"] < et_to_ns("2023-12-25", "18:01")])
+    next(frames)
+    with pytest.raises(RuntimeError, match="between two feed calls"):
+        pipe.export_state()
+    for _ in frames:
+        pass
+    assert "engine" in pipe.export_state()

@@ -294,6 +294,41 @@ class AbsoluteTickEngine:
             self._grow_table()
             start = i
 
+    def run_book_logged(
+        self,
+        events: np.ndarray,
+        start: int,
+        stop: int,
+        skip_before: int,
+        warm_before: int,
+        bin_ends: np.ndarray,
+        log: tuple[np.ndarray, ...],
+    ) -> int:
+        """The core path's records from ``start``, book only, with the per-tick work logged
+        (``kernels.run_book_logged``; ``log`` = (LOGI, LOGF, SYN, HDR, LS)); grows the order
+        table as needed. Returns the next record's index: ``stop``, or where the log or the
+        header rows ran out of room."""
+        while True:
+            i = K.run_book_logged(
+                events, start, stop, skip_before, warm_before, self.D, self.OK, self.OV,
+                self.OU, self.S, self.CS, self.DA, bin_ends, *log,
+            )  # fmt: skip
+            if self.S[K.S_ERROR] or self.S[K.S_OOR] != self._oor_logged:
+                self._check()
+            if i >= stop or not self._grow_if_full():
+                return i
+            start = i
+
+    def apply_log(
+        self, factors: np.ndarray, log: tuple[np.ndarray, ...], start: int, stop: int
+    ) -> None:
+        """Replay entries ``start:stop`` of a ``run_book_logged`` log on the per-tick state."""
+        LOGI, LOGF, SYN = log[:3]
+        K.apply_log(
+            self.F, self.TT, self.TE, self.DA, self.NK, self.PF, factors, LOGI, LOGF, SYN,
+            start, stop,
+        )  # fmt: skip
+
     def spot_and_mid(self, bb: int, ba: int) -> tuple[int, float]:
         """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides
         (and, with the fix switch, in a crossed or locked book)."""

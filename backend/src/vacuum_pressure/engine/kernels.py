@@ -546,12 +546,18 @@ def touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid):
     """Apply one event's deltas to tick ``idx`` at time ``ts`` (ns) with event id ``eid``."""
     if idx < 0 or idx >= TT.size:
         return
+    touch_rest(F, TT, TE, np.float64(D[0, idx] + D[1, idx]), idx, add_d, pull_d, fill_d, ts, eid)
+
+
+@_jit
+def touch_rest(F, TT, TE, rest, idx, add_d, pull_d, fill_d, ts, eid):
+    """``touch`` with the tick's resting depth after the event (bid + ask) given as ``rest``."""
     last = TT[idx]
     dt = 0.0
     if last > 0 and ts > last:
         dt = np.float64(ts - last) / 1e9
     prev_rest = F[REST_DEPTH, idx]
-    F[REST_DEPTH, idx] = np.float64(D[0, idx] + D[1, idx])
+    F[REST_DEPTH, idx] = rest
     if dt > 0.0:
         decay = math.exp(-dt / TAU_REST_DECAY)
         F[ADD_MASS, idx] = F[ADD_MASS, idx] * decay + add_d
@@ -586,11 +592,12 @@ def sync_rest_depth(F, D, S):
 # Event application
 # ---------------------------------------------------------------------------------------------
 @_jit
-def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks):
-    """One record's book change and anchoring; returns its event id and the ticks it touches,
-    ``(eid, t0, add0, pull0, fill0, t1, add1)`` (-1: no tick), for ``touch``. With ``ticks``
-    false (the pre-warmup book, SPEC 11.1) no per-tick state is written: a completed snapshot
-    or a new anchor does not sync ``rest_depth``."""
+def book_event(D, OK, OV, OU, S, action, side, price, size, oid, flags):
+    """One record's book change and anchoring; returns its event id, the ticks it touches,
+    and whether every tick's ``rest_depth`` must now be synced to the depth (a completed
+    snapshot or a new anchor, on the grid): ``(eid, t0, add0, pull0, fill0, t1, add1, sync)``
+    (-1: no tick). The caller applies the sync, then ``touch`` for the ticks. The pre-warmup
+    book (SPEC 11.1) writes no per-tick state, so it ignores both."""
     S[S_EVENTS] += 1
     eid = S[S_EVENTS]
     completed = _snapshot_lifecycle(S, action, flags)
@@ -650,9 +657,7 @@ def book_event(F, D, OK, OV, OU, S, action, side, price, size, oid, flags, ticks
         else:
             S[S_UNKNOWN] += 1
     just_set = _try_set_anchor(D, OV, OU, S, flags)
-    if ticks and (completed or just_set) and S[S_ANCHOR] >= 0:
-        sync_rest_depth(F, D, S)
-    return eid, t0, a0, p0, f0, t1, a1
+    return eid, t0, a0, p0, f0, t1, a1, (completed or just_set) and S[S_ANCHOR] >= 0
 
 
 @_jit
@@ -664,9 +669,7 @@ def run_book_only(EV, start, stop, stop_ts, F, D, OK, OV, OU, S):
         e = EV[i]
         if e.ts >= stop_ts or table_full(S):
             break
-        book_event(
-            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, False
-        )
+        book_event(D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags)
         i += 1
         if S[S_ERROR] != ERR_NONE:
             break
@@ -712,9 +715,11 @@ def run_until_bin_end(
             break
         if table_full(S):
             break  # the engine grows the table and calls again from i
-        eid, t0, a0, p0, f0, t1, a1 = book_event(
-            F, D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags, True
+        eid, t0, a0, p0, f0, t1, a1, sync = book_event(
+            D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags
         )
+        if sync:
+            sync_rest_depth(F, D, S)
         if deferred:
             if t0 >= 0:
                 _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
@@ -910,8 +915,19 @@ def _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d,
     record r's factors."""
     if idx < 0 or idx >= TT.size:
         return
+    rest = np.float64(D[0, idx] + D[1, idx])
+    _touch_deferred_rest(
+        F, TT, TE, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, rest, ts, eid
+    )
+
+
+@_jit
+def _touch_deferred_rest(
+    F, TT, TE, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, rest, ts, eid
+):  # fmt: skip
+    """``_touch_deferred`` with the tick's resting depth after the event given as ``rest``."""
     catch_up_tick(F, TT, DA, NK, PF, idx)
-    touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid)
+    touch_rest(F, TT, TE, rest, idx, add_d, pull_d, fill_d, ts, eid)
     NK[idx] = bin_k
     for c in range(N_FACTORS):
         PF[idx, c] = FAC[c, r]
@@ -933,13 +949,33 @@ N_CORE_SCALARS = 6
 @_jit
 def _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, action, price):
     """Anchor from the first priced A/M/F/C event, then try the one-time soft re-anchor."""
+    code = core_anchoring(D, OK, OV, OU, S, CS, ts, action, price)
+    if code == TICKS_RESET:
+        F[:, :] = 0.0
+        TT[:] = 0
+        TE[:] = 0
+    if code != TICKS_KEEP:
+        sync_rest_depth(F, D, S)
+
+
+TICKS_KEEP = 0  # the per-tick state stays as it is
+TICKS_SYNC = 1  # every tick's rest_depth := its depth
+TICKS_RESET = 2  # every tick's state, timestamp and last event id := 0, then the sync
+
+
+@_jit
+def core_anchoring(D, OK, OV, OU, S, CS, ts, action, price):
+    """The book side of ``_core_pre_event``; returns what the per-tick state needs
+    (``TICKS_KEEP``, ``TICKS_SYNC`` after the first anchor, ``TICKS_RESET`` after the soft
+    re-anchor, which also covers a first anchor on the same record)."""
+    code = TICKS_KEEP
     if S[S_ANCHOR] < 0 and price > 0 and (
         action == ACTION_ADD or action == ACTION_MODIFY or action == ACTION_FILL
         or action == ACTION_CANCEL
     ):  # fmt: skip
         S[S_ANCHOR] = np.int64(math.floor(np.float64(price) / np.float64(S[S_TICK]) + 0.5))
         rebuild_depth(D, OV, OU, S)
-        sync_rest_depth(F, D, S)
+        code = TICKS_SYNC
     if (
         CS[CS_SOFT_DONE] == 0
         and S[S_ANCHOR] >= 0
@@ -951,9 +987,167 @@ def _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, action, price):
             S[S_BA] = ba
             S[S_ANCHOR] = anchor_tick_from_bbo(bb, ba, S[S_TICK])
             rebuild_depth(D, OV, OU, S)
+            CS[CS_SOFT_DONE] = 1
+            CS[CS_SOFT_EVENT] = S[S_EVENTS]
+            code = TICKS_RESET
+    return code
+
+
+# ---------------------------------------------------------------------------------------------
+# Logged core path: the book runs a whole chunk in one call, the mechanics replay its log
+# ---------------------------------------------------------------------------------------------
+# ``run_book_logged`` applies a chunk's records to the book and the core-path anchoring, and
+# writes, in processing order, everything the per-tick mechanics would have done with them:
+# one entry per touched tick (``LOGI`` row: tick, event id, ts, bin index, record index;
+# ``LOGF`` row: add, pull, fill, resting depth after the event) and one per sync or reset of
+# every tick (``LOGI`` row: LOG_SYNC or LOG_RESET, the bin index, the ``SYN`` row holding each
+# tick's resting depth then). It also writes a header row per bin it closes (``HDR``).
+# ``apply_log`` replays entries on the per-tick state: the very operations, in the very order,
+# of ``run_until_bin_end`` in deferred mode, so the grid is bit-identical, whenever it is read.
+
+LOG_SYNC = -1
+LOG_RESET = -2
+LOGI_IDX, LOGI_EID, LOGI_TS, LOGI_BIN, LOGI_REC = 0, 1, 2, 3, 4
+N_LOGI = 5
+N_LOGF = 4  # add, pull, fill, rest
+# A record writes at most four entries: the anchoring's sync or reset, the snapshot's or new
+# anchor's sync, and two touched ticks; and at most two SYN rows.
+LOG_PER_RECORD = 4
+SYN_PER_RECORD = 2
+
+# Columns of a header row (``HDR``): the bin closed by a record of a later bin.
+H_COUNTED, H_BB, H_BA, H_VALID, H_EVENTS, H_ANCHOR, H_LOG, H_NEXT_END = 0, 1, 2, 3, 4, 5, 6, 7
+N_HDR = 8
+
+# Slots of the logged run's state vector ``LS`` (positions survive between calls).
+LS_LOG, LS_SYN, LS_HDR, LS_BIN_END, LS_COUNTED = 0, 1, 2, 3, 4
+N_LS = 5
+
+
+@_jit
+def _log_ticks(LOGI, SYN, D, S, LS, code, bin_k):
+    """Log a sync (``TICKS_SYNC``) or reset (``TICKS_RESET``) of every tick."""
+    p = LS[LS_LOG]
+    q = LS[LS_SYN]
+    LOGI[p, LOGI_IDX] = LOG_RESET if code == TICKS_RESET else LOG_SYNC
+    LOGI[p, LOGI_BIN] = bin_k
+    LOGI[p, LOGI_REC] = q
+    for i in range(D.shape[1]):
+        SYN[q, i] = np.float64(D[0, i] + D[1, i])
+    LS[LS_LOG] = p + 1
+    LS[LS_SYN] = q + 1
+
+
+@_jit
+def _log_touch(LOGI, LOGF, D, LS, idx, add_d, pull_d, fill_d, ts, eid, bin_k, r):
+    p = LS[LS_LOG]
+    LOGI[p, LOGI_IDX] = idx
+    LOGI[p, LOGI_EID] = eid
+    LOGI[p, LOGI_TS] = ts
+    LOGI[p, LOGI_BIN] = bin_k
+    LOGI[p, LOGI_REC] = r
+    LOGF[p, 0] = add_d
+    LOGF[p, 1] = pull_d
+    LOGF[p, 2] = fill_d
+    LOGF[p, 3] = np.float64(D[0, idx] + D[1, idx])
+    LS[LS_LOG] = p + 1
+
+
+@_jit
+def run_book_logged(
+    EV, start, stop, skip_before, warm_before, D, OK, OV, OU, S, CS, DA, FBE, LOGI, LOGF, SYN,
+    HDR, LS,
+):  # fmt: skip
+    """The core path's record loop (``run_until_bin_end`` in deferred mode, and the bin
+    clock around it) for a whole chunk, with the per-tick work logged instead of done.
+
+    Bins close inside: a record at or past the bin end ``LS[LS_BIN_END]`` writes the closed
+    bin's header row (records counted, top of book, event count and anchor as they stand
+    after the record's anchoring step, the log position, and ``FBE[i]``, the end of the bin
+    the record opens; the bins between are empty). Stops before a record when the order
+    table, the log, ``SYN`` or ``HDR`` has no room for it, or after an error; returns the
+    index of the next record."""
+    core = CS[CS_CORE] != 0
+    emit_after = DA[DA_EMIT_AFTER]
+    width = DA[DA_WIDTH]
+    bin_end = LS[LS_BIN_END]
+    bin_k = (bin_end - emit_after) // width
+    counted = LS[LS_COUNTED]
+    i = start
+    while i < stop:
+        e = EV[i]
+        ts = e.ts
+        if ts < skip_before:
+            i += 1
+            continue
+        if (
+            table_full(S)
+            or LS[LS_LOG] + LOG_PER_RECORD > LOGI.shape[0]
+            or LS[LS_SYN] + SYN_PER_RECORD > SYN.shape[0]
+            or LS[LS_HDR] >= HDR.shape[0]
+        ):
+            break
+        if core and (S[S_ANCHOR] < 0 or CS[CS_SOFT_DONE] == 0):
+            code = core_anchoring(D, OK, OV, OU, S, CS, ts, e.action, e.price)
+            if code != TICKS_KEEP:
+                _log_ticks(LOGI, SYN, D, S, LS, code, bin_k)
+        if ts >= warm_before and ts >= bin_end:
+            h = LS[LS_HDR]
+            HDR[h, H_COUNTED] = counted
+            HDR[h, H_BB] = S[S_BB]
+            HDR[h, H_BA] = S[S_BA]
+            HDR[h, H_VALID] = S[S_BOOK_VALID]
+            HDR[h, H_EVENTS] = S[S_EVENTS]
+            HDR[h, H_ANCHOR] = S[S_ANCHOR]
+            HDR[h, H_LOG] = LS[LS_LOG]
+            HDR[h, H_NEXT_END] = FBE[i]
+            LS[LS_HDR] = h + 1
+            bin_end = FBE[i]
+            bin_k = (bin_end - emit_after) // width
+            counted = 0
+        if FBE[i] != bin_end:
+            S[S_ERROR] = ERR_FACTORS
+            S[S_ERROR_A] = i
+            break
+        eid, t0, a0, p0, f0, t1, a1, sync = book_event(
+            D, OK, OV, OU, S, e.action, e.side, e.price, e.size, e.order_id, e.flags
+        )
+        if sync:
+            _log_ticks(LOGI, SYN, D, S, LS, TICKS_SYNC, bin_k)
+        if t0 >= 0:
+            _log_touch(LOGI, LOGF, D, LS, t0, a0, p0, f0, ts, eid, bin_k, i)
+        if t1 >= 0:
+            _log_touch(LOGI, LOGF, D, LS, t1, a1, 0.0, 0.0, ts, eid, bin_k, i)
+        CS[CS_COUNT] += 1
+        if ts >= warm_before:
+            counted += 1
+        i += 1
+        if S[S_ERROR] != ERR_NONE:
+            break
+    LS[LS_BIN_END] = bin_end
+    LS[LS_COUNTED] = counted
+    return i
+
+
+@_jit
+def apply_log(F, TT, TE, DA, NK, PF, FAC, LOGI, LOGF, SYN, start, stop):
+    """Replay log entries ``start:stop`` on the per-tick state (deferred passive advance):
+    each touch first moves the clock to the end of the bin before its own, as the bin loop
+    does; ``FAC`` holds the chunk's per-record factors (``record_factors``)."""
+    for p in range(start, stop):
+        idx = LOGI[p, LOGI_IDX]
+        if idx >= 0:
+            DA[DA_CLOCK_K] = LOGI[p, LOGI_BIN] - 1
+            _touch_deferred_rest(
+                F, TT, TE, DA, NK, PF, FAC, LOGI[p, LOGI_REC], LOGI[p, LOGI_BIN], idx,
+                LOGF[p, 0], LOGF[p, 1], LOGF[p, 2], LOGF[p, 3], LOGI[p, LOGI_TS],
+                LOGI[p, LOGI_EID],
+            )  # fmt: skip
+            continue
+        if idx == LOG_RESET:
             F[:, :] = 0.0
             TT[:] = 0
             TE[:] = 0
-            sync_rest_depth(F, D, S)
-            CS[CS_SOFT_DONE] = 1
-            CS[CS_SOFT_EVENT] = S[S_EVENTS]
+        q = LOGI[p, LOGI_REC]
+        for i in range(F.shape[1]):
+            F[REST_DEPTH, i] = SYN[q, i]

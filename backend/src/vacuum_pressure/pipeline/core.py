@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
+from ..engine import kernels as K
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
 from .frames import CoreBin, StaleFrameError
@@ -48,6 +49,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
         if defer_passive_advance:
             self.engine.defer_passive_advance(self.emit_after_ns, config.cell_width_ns)
+        self._log = _TickLog(config.n_absolute_ticks)
 
     def feed(self, events: np.ndarray) -> Iterator[CoreBin]:
         """Process one chunk of records (EVENT_DTYPE, file order); yield the bins it closes."""
@@ -60,37 +62,42 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         if not self.engine.deferred:
             yield from self._run_bins(events, 0)
             return
+        # One kernel call runs the book over the chunk and logs the per-tick work; the log is
+        # replayed up to a bin's position when its grid is read, and wholly at the end.
         engine = self.engine
-        ts = events["ts"]
-        factors = engine.record_factors(ts, self.bin_end_ns, self.warmup_start_ns)
-        width = self.width_ns
+        log = self._log
+        ls = log.LS
+        factors, bin_ends = engine.record_factors(
+            events["ts"], self.bin_end_ns, self.warmup_start_ns
+        )
+        log.factors = factors
+        ls[K.LS_BIN_END] = self.bin_end_ns
+        ls[K.LS_COUNTED] = self.bin_event_count
         skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
-        clock = -1
-        top: tuple[int, int, bool] | None = None
+        top: tuple[int, int, int] | None = None
         spot, mid, book_valid = 0, 0.0, False
-        while True:
-            # Records of this bin see every earlier bin end (bins only move the clock).
-            if self.bin_end_ns - width != clock:
-                clock = self.bin_end_ns - width
-                engine.advance_time(clock)
-            i, counted, bb, ba, valid, event_id, anchor = engine.run_bin(
-                events, i, n, skip, warm, self.bin_end_ns, factors
-            )
-            self.bin_event_count += counted
-            if i >= n:
-                return
-            # Record i belongs to a later bin: emit this one and the empty ones before it
-            # without going back to the kernel (nothing changes but the clock).
-            next_ts = int(ts[i])
-            if (bb, ba, valid) != top:
-                top = (bb, ba, valid)
-                spot, mid = engine.spot_and_mid(bb, ba)
-                book_valid = engine.book_valid_for(bb, ba, valid)
-            while next_ts >= self.bin_end_ns:
-                yield CoreBin(
-                    self._close_bin(event_id, mid, spot, bb, ba, book_valid), anchor, self
-                )
+        try:
+            while i < n:
+                i = engine.run_book_logged(events, i, n, skip, warm, bin_ends, log.arrays)
+                rows = log.HDR[: ls[K.LS_HDR]].tolist()
+                ls[K.LS_HDR] = 0
+                for counted, bb, ba, valid, event_id, anchor, pos, next_end in rows:
+                    if (bb, ba, valid) != top:
+                        top = (bb, ba, valid)
+                        spot, mid = engine.spot_and_mid(bb, ba)
+                        book_valid = engine.book_valid_for(bb, ba, bool(valid))
+                    self.bin_event_count = counted
+                    while self.bin_end_ns < next_end:
+                        # The bins between are empty: the same top, nothing logged.
+                        header = self._close_bin(event_id, mid, spot, bb, ba, book_valid)
+                        log.readable_seq, log.readable_pos = header.bin_seq, pos
+                        yield CoreBin(header, anchor, self)
+                if i < n:
+                    log.flush(engine)  # out of room: replay, then go on with the rest
+            self.bin_event_count = int(ls[K.LS_COUNTED])
+        finally:
+            log.flush(engine)
 
     def _emit(self) -> CoreBin:
         """One bin from the engine as it stands (the eager form, and the final partial bin)."""
@@ -105,6 +112,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         """The per-tick fields of ``frame`` while it is the current bin, advanced to its end."""
         engine = self._current_engine(frame)
         if engine.deferred:
+            self._log.replay_to(engine, frame.header.bin_seq)
             if engine.advanced_to_ns < frame.header.bin_end_ns:
                 engine.advance_time(frame.header.bin_end_ns)
             engine.materialize()
@@ -113,13 +121,18 @@ class CorePipeline(BinnedPipeline[CoreBin]):
     def frame_last_event_ids(self, frame: CoreBin) -> np.ndarray:
         """Per tick, the event id of its last touch, while ``frame`` is the current bin (the
         passive advance does not change them)."""
-        return self._current_engine(frame).TE
+        engine = self._current_engine(frame)
+        self._log.replay_to(engine, frame.header.bin_seq)
+        return engine.TE
 
     def _current_engine(self, frame: CoreBin) -> AbsoluteTickEngine:
         """The engine, if ``frame`` is still the current bin: no later bin emitted and no later
         record processed (``feed`` runs a chunk's records of the next bin before it returns)."""
         engine = self.engine
-        if self.bin_seq != frame.header.bin_seq + 1 or engine.event_count != frame.header.event_id:
+        seq = frame.header.bin_seq
+        if self.bin_seq != seq + 1 or not (
+            self._log.readable(seq) or engine.event_count == frame.header.event_id
+        ):
             raise StaleFrameError(
                 f"core bin {frame.header.bin_seq} was read after the pipeline moved on; "
                 "copy its arrays while it is the current bin"
@@ -129,6 +142,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
     def export_state(self) -> dict[str, Any]:
         """Everything needed to resume exactly from here (engine and bin clock), between two
         ``feed`` calls."""
+        if self._log.pending:
+            raise RuntimeError("export_state is for between two feed calls, not inside one")
         return {
             "engine": self.engine.export_state(),
             "clock": np.array([self.bin_seq, self.bin_end_ns, self.bin_event_count], np.int64),
@@ -138,6 +153,57 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         """Resume from ``export_state`` output of a pipeline with the same settings."""
         self.engine.import_state(state["engine"])
         self.bin_seq, self.bin_end_ns, self.bin_event_count = (int(x) for x in state["clock"])
+
+
+class _TickLog:
+    """The per-tick work a chunk's book pass logged (``kernels.run_book_logged``), and how far
+    it has been replayed on the engine."""
+
+    LOG_ENTRIES = 1 << 17
+    SYN_ROWS = 8
+    HEADER_ROWS = 1 << 15
+
+    def __init__(self, n_ticks: int) -> None:
+        if (
+            self.LOG_ENTRIES < K.LOG_PER_RECORD
+            or self.SYN_ROWS < K.SYN_PER_RECORD
+            or self.HEADER_ROWS < 1
+        ):
+            raise ValueError("the tick log must have room for one record")
+        self.LOGI = np.zeros((self.LOG_ENTRIES, K.N_LOGI), dtype=np.int64)
+        self.LOGF = np.zeros((self.LOG_ENTRIES, K.N_LOGF), dtype=np.float64)
+        self.SYN = np.zeros((self.SYN_ROWS, n_ticks), dtype=np.float64)
+        self.HDR = np.zeros((self.HEADER_ROWS, K.N_HDR), dtype=np.int64)
+        self.LS = np.zeros(K.N_LS, dtype=np.int64)
+        self.arrays = (self.LOGI, self.LOGF, self.SYN, self.HDR, self.LS)
+        self.factors = np.zeros((K.N_FACTORS, 1), dtype=np.float64)
+        self.applied = 0
+        self.readable_seq = -1  # the bin whose grid is the log replayed up to readable_pos
+        self.readable_pos = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.applied < self.LS[K.LS_LOG]
+
+    def readable(self, seq: int) -> bool:
+        """True if bin ``seq``'s grid can still be had by replaying up to its position."""
+        return seq == self.readable_seq and self.applied <= self.readable_pos
+
+    def replay_to(self, engine: AbsoluteTickEngine, seq: int) -> None:
+        """Replay the log up to bin ``seq``'s position (if it is the readable bin)."""
+        if seq == self.readable_seq and self.applied < self.readable_pos:
+            engine.apply_log(self.factors, self.arrays, self.applied, self.readable_pos)
+            self.applied = self.readable_pos
+
+    def flush(self, engine: AbsoluteTickEngine) -> None:
+        """Replay every entry left, then start the log afresh."""
+        end = int(self.LS[K.LS_LOG])
+        if self.applied < end:
+            engine.apply_log(self.factors, self.arrays, self.applied, end)
+        self.readable_seq = -1  # the engine's event count now tells if a bin is current
+        self.applied = 0
+        self.LS[K.LS_LOG] = 0
+        self.LS[K.LS_SYN] = 0
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:
