@@ -318,3 +318,14 @@ def test_export_state_inside_a_feed_is_refused(esh4_records) -> None:
     for _ in frames:
         pass
     assert "engine" in pipe.export_state()
+
+
+@pytest.mark.parametrize("read_every", [None, 7])
+def test_replays_in_the_replay_thread_keep_every_grid(esh4_records, read_every) -> None:
+    # Each chunk's log is replayed in the replay thread while the next chunk's book runs:
+    # with 300-record chunks hundreds of replays overlap the book, and reads wait for them.
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", "18:04")]
+    chunks = [records[i : i + 300] for i in range(0, records.shape[0], 300)]
+    assert len(chunks) > 40
+    _compare(config, "2023-12-25", "18:00", chunks, read_every)

@@ -9,6 +9,7 @@ a ``CoreBin`` of views into the engine's arrays (copy what you keep).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from ..engine import AbsoluteTickEngine
 from ..engine import kernels as K
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
-from .frames import CoreBin, StaleFrameError
+from .frames import BinHeader, CoreBin, StaleFrameError
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
@@ -38,7 +39,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         defer_passive_advance: bool = True,
     ) -> None:
         self.config = config
-        self.engine = AbsoluteTickEngine(
+        self._log = _TickLog(config.n_absolute_ticks)
+        self._engine = AbsoluteTickEngine(
             config.n_absolute_ticks,
             config.tick_int,
             auto_anchor_from_bbo=False,
@@ -49,7 +51,12 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         self.engine.use_core_anchoring(et_to_ns(dt, SOFT_REANCHOR_ET), SOFT_REANCHOR_AFTER_EVENTS)
         if defer_passive_advance:
             self.engine.defer_passive_advance(self.emit_after_ns, config.cell_width_ns)
-        self._log = _TickLog(config.n_absolute_ticks)
+
+    @property
+    def engine(self) -> AbsoluteTickEngine:  # type: ignore[override]
+        """The engine, its per-tick state complete (after any replay still running)."""
+        self._log.wait()
+        return self._engine
 
     def feed(self, events: np.ndarray) -> Iterator[CoreBin]:
         """Process one chunk of records (EVENT_DTYPE, file order); yield the bins it closes."""
@@ -59,12 +66,12 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         n = events.shape[0]
         if n == 0:
             return
-        if not self.engine.deferred:
+        if not self._engine.deferred:
             yield from self._run_bins(events, 0)
             return
         # One kernel call runs the book over the chunk and logs the per-tick work; the log is
         # replayed up to a bin's position when its grid is read, and wholly at the end.
-        engine = self.engine
+        engine = self._engine
         log = self._log
         ls = log.LS
         factors, bin_ends = engine.record_factors(
@@ -73,7 +80,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         log.factors = factors
         ls[K.LS_BIN_END] = self.bin_end_ns
         ls[K.LS_COUNTED] = self.bin_event_count
-        skip, warm = self.warmup_start_ns, self.emit_after_ns
+        skip, warm, width = self.warmup_start_ns, self.emit_after_ns, self.width_ns
+        new_header = tuple.__new__
         i = 0
         top: tuple[int, int, int] | None = None
         spot, mid, book_valid = 0, 0.0, False
@@ -82,26 +90,47 @@ class CorePipeline(BinnedPipeline[CoreBin]):
                 i = engine.run_book_logged(events, i, n, skip, warm, bin_ends, log.arrays)
                 rows = log.HDR[: ls[K.LS_HDR]].tolist()
                 ls[K.LS_HDR] = 0
+                log.live = True
                 for counted, bb, ba, valid, event_id, anchor, pos, next_end in rows:
                     if (bb, ba, valid) != top:
                         top = (bb, ba, valid)
                         spot, mid = engine.spot_and_mid(bb, ba)
                         book_valid = engine.book_valid_for(bb, ba, bool(valid))
-                    self.bin_event_count = counted
-                    while self.bin_end_ns < next_end:
-                        # The bins between are empty: the same top, nothing logged.
-                        header = self._close_bin(event_id, mid, spot, bb, ba, book_valid)
-                        log.readable_seq, log.readable_pos = header.bin_seq, pos
+                    log.readable_pos = pos
+                    # ``_close_bin``, inline (once per bin); the bins after the first are
+                    # empty: the same top, nothing logged.
+                    end = self.bin_end_ns
+                    seq = self.bin_seq
+                    while end < next_end:
+                        header = new_header(
+                            BinHeader,
+                            (seq, end - width, end, counted, event_id, mid, spot, bb, ba,
+                             book_valid),
+                        )  # fmt: skip
+                        seq += 1
+                        end += width
+                        counted = 0
+                        self.bin_seq = seq
+                        self.bin_end_ns = end
                         yield CoreBin(header, anchor, self)
                 if i < n:
                     log.flush(engine)  # out of room: replay, then go on with the rest
             self.bin_event_count = int(ls[K.LS_COUNTED])
-        finally:
-            log.flush(engine)
+            log.live = False
+        except BaseException:
+            log.flush(engine, background=False)
+            raise
+        log.flush(engine)
+
+    def finish(self) -> Iterator[CoreBin]:
+        """End of data: the last partial bin if it holds records; the per-tick state is then
+        complete (every replay done)."""
+        self._log.wait()
+        yield from super().finish()
 
     def _emit(self) -> CoreBin:
         """One bin from the engine as it stands (the eager form, and the final partial bin)."""
-        engine = self.engine
+        engine = self._engine
         if not engine.deferred:
             engine.advance_time(self.bin_end_ns)
         bb, ba, spot, mid, valid = engine.top()
@@ -112,7 +141,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         """The per-tick fields of ``frame`` while it is the current bin, advanced to its end."""
         engine = self._current_engine(frame)
         if engine.deferred:
-            self._log.replay_to(engine, frame.header.bin_seq)
+            self._log.replay_to(engine)
             if engine.advanced_to_ns < frame.header.bin_end_ns:
                 engine.advance_time(frame.header.bin_end_ns)
             engine.materialize()
@@ -122,16 +151,16 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         """Per tick, the event id of its last touch, while ``frame`` is the current bin (the
         passive advance does not change them)."""
         engine = self._current_engine(frame)
-        self._log.replay_to(engine, frame.header.bin_seq)
+        self._log.replay_to(engine)
         return engine.TE
 
     def _current_engine(self, frame: CoreBin) -> AbsoluteTickEngine:
         """The engine, if ``frame`` is still the current bin: no later bin emitted and no later
         record processed (``feed`` runs a chunk's records of the next bin before it returns)."""
-        engine = self.engine
+        engine = self._engine
         seq = frame.header.bin_seq
         if self.bin_seq != seq + 1 or not (
-            self._log.readable(seq) or engine.event_count == frame.header.event_id
+            self._log.readable() or engine.event_count == frame.header.event_id
         ):
             raise StaleFrameError(
                 f"core bin {frame.header.bin_seq} was read after the pipeline moved on; "
@@ -144,6 +173,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         ``feed`` calls."""
         if self._log.pending:
             raise RuntimeError("export_state is for between two feed calls, not inside one")
+        self._log.wait()
         return {
             "engine": self.engine.export_state(),
             "clock": np.array([self.bin_seq, self.bin_end_ns, self.bin_event_count], np.int64),
@@ -151,13 +181,23 @@ class CorePipeline(BinnedPipeline[CoreBin]):
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Resume from ``export_state`` output of a pipeline with the same settings."""
-        self.engine.import_state(state["engine"])
+        self._log.wait()
+        self._engine.import_state(state["engine"])
         self.bin_seq, self.bin_end_ns, self.bin_event_count = (int(x) for x in state["clock"])
+
+
+_REPLAYER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vp-tick-log")
+"""One process-wide thread replays finished tick logs while the book pass goes on (the
+replay kernel releases the GIL, so the two run on two cores)."""
 
 
 class _TickLog:
     """The per-tick work a chunk's book pass logged (``kernels.run_book_logged``), and how far
-    it has been replayed on the engine."""
+    it has been replayed on the engine.
+
+    Two sets of log arrays take turns: when one is complete (the chunk ended or the log is
+    full) the replay thread replays it while the book pass writes the other. Everything that
+    reads or replaces per-tick state first waits for that replay (``wait``)."""
 
     LOG_ENTRIES = 1 << 17
     SYN_ROWS = 8
@@ -170,37 +210,67 @@ class _TickLog:
             or self.HEADER_ROWS < 1
         ):
             raise ValueError("the tick log must have room for one record")
-        self.LOGI = np.zeros((self.LOG_ENTRIES, K.N_LOGI), dtype=np.int64)
-        self.LOGF = np.zeros((self.LOG_ENTRIES, K.N_LOGF), dtype=np.float64)
-        self.SYN = np.zeros((self.SYN_ROWS, n_ticks), dtype=np.float64)
         self.HDR = np.zeros((self.HEADER_ROWS, K.N_HDR), dtype=np.int64)
         self.LS = np.zeros(K.N_LS, dtype=np.int64)
-        self.arrays = (self.LOGI, self.LOGF, self.SYN, self.HDR, self.LS)
+        self._sets = [
+            (
+                np.zeros((self.LOG_ENTRIES, K.N_LOGI), dtype=np.int64),
+                np.zeros((self.LOG_ENTRIES, K.N_LOGF), dtype=np.float64),
+                np.zeros((self.SYN_ROWS, n_ticks), dtype=np.float64),
+                self.HDR,
+                self.LS,
+            )
+            for _ in range(2)
+        ]
+        self._replays: list[Future[None] | None] = [None, None]
+        self._current = 0
+        self.arrays = self._sets[0]
         self.factors = np.zeros((K.N_FACTORS, 1), dtype=np.float64)
         self.applied = 0
-        self.readable_seq = -1  # the bin whose grid is the log replayed up to readable_pos
+        self.live = False  # the latest bin emitted is the log replayed up to readable_pos
         self.readable_pos = 0
 
     @property
     def pending(self) -> bool:
         return self.applied < self.LS[K.LS_LOG]
 
-    def readable(self, seq: int) -> bool:
-        """True if bin ``seq``'s grid can still be had by replaying up to its position."""
-        return seq == self.readable_seq and self.applied <= self.readable_pos
+    def readable(self) -> bool:
+        """True if the latest bin's grid can still be had by replaying up to its position."""
+        return self.live and self.applied <= self.readable_pos
 
-    def replay_to(self, engine: AbsoluteTickEngine, seq: int) -> None:
-        """Replay the log up to bin ``seq``'s position (if it is the readable bin)."""
-        if seq == self.readable_seq and self.applied < self.readable_pos:
+    def wait(self) -> None:
+        """Wait for the replays in the replay thread (re-raising their errors)."""
+        for k, replay in enumerate(self._replays):
+            if replay is not None:
+                self._replays[k] = None
+                replay.result()
+
+    def replay_to(self, engine: AbsoluteTickEngine) -> None:
+        """Bring the per-tick state up to date: earlier logs, and this one up to the latest
+        bin's position while it is readable."""
+        self.wait()
+        if self.live and self.applied < self.readable_pos:
             engine.apply_log(self.factors, self.arrays, self.applied, self.readable_pos)
             self.applied = self.readable_pos
 
-    def flush(self, engine: AbsoluteTickEngine) -> None:
-        """Replay every entry left, then start the log afresh."""
+    def flush(self, engine: AbsoluteTickEngine, *, background: bool = True) -> None:
+        """Replay every entry left (in the replay thread, or here and now), then start afresh
+        on the other set of arrays."""
         end = int(self.LS[K.LS_LOG])
-        if self.applied < end:
+        self.live = False  # the engine's event count now tells if a bin is current
+        if self.applied < end and background:
+            self._replays[self._current] = _REPLAYER.submit(
+                engine.apply_log, self.factors, self.arrays, self.applied, end
+            )
+            self._current ^= 1
+            replay = self._replays[self._current]  # the other set's earlier replay
+            if replay is not None:
+                self._replays[self._current] = None
+                replay.result()
+            self.arrays = self._sets[self._current]
+        elif self.applied < end:
+            self.wait()
             engine.apply_log(self.factors, self.arrays, self.applied, end)
-        self.readable_seq = -1  # the engine's event count now tells if a bin is current
         self.applied = 0
         self.LS[K.LS_LOG] = 0
         self.LS[K.LS_SYN] = 0
