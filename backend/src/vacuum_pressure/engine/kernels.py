@@ -27,7 +27,7 @@ from ..events import (
     SIDE_ASK,
     SIDE_BID,
 )
-from .simd import chain4_steps, chain4_steps_unchecked
+from .simd import chain4_steps, chain4_steps_unchecked, chain4_touch
 
 # ---------------------------------------------------------------------------------------------
 # Constants (SPEC 5)
@@ -534,14 +534,6 @@ def recompute_forces(F, idx):
 
 
 @_jit
-def _chain_into(F, row_v, rate, dt, idx, av, aa, aj):
-    v, a, j = chain_step(rate, dt, F[row_v, idx], F[row_v + 4, idx], F[row_v + 8, idx], av, aa, aj)
-    F[row_v, idx] = v
-    F[row_v + 4, idx] = a
-    F[row_v + 8, idx] = j
-
-
-@_jit
 def touch(F, TT, TE, D, idx, add_d, pull_d, fill_d, ts, eid):
     """Apply one event's deltas to tick ``idx`` at time ``ts`` (ns) with event id ``eid``."""
     if idx < 0 or idx >= TT.size:
@@ -566,10 +558,19 @@ def touch_rest(F, TT, TE, rest, idx, add_d, pull_d, fill_d, ts, eid):
         av = ema_alpha(dt, TAU_V)
         aa = ema_alpha(dt, TAU_A)
         aj = ema_alpha(dt, TAU_J)
-        _chain_into(F, V_ADD, add_d / dt, dt, idx, av, aa, aj)
-        _chain_into(F, V_PULL, pull_d / dt, dt, idx, av, aa, aj)
-        _chain_into(F, V_FILL, fill_d / dt, dt, idx, av, aa, aj)
-        _chain_into(F, V_REST, (F[REST_DEPTH, idx] - prev_rest) / dt, dt, idx, av, aa, aj)
+        # The four chains (add, pull, fill, rest_depth) as one 4-lane vector: ``chain_step``
+        # lane by lane, with the same operations (``simd.chain4_touch``).
+        out = chain4_touch(
+            (F[V_ADD, idx], F[V_PULL, idx], F[V_FILL, idx], F[V_REST, idx]),
+            (F[A_ADD, idx], F[A_PULL, idx], F[A_FILL, idx], F[A_REST, idx]),
+            (F[J_ADD, idx], F[J_PULL, idx], F[J_FILL, idx], F[J_REST, idx]),
+            (add_d, pull_d, fill_d, F[REST_DEPTH, idx] - prev_rest),
+            dt, av, aa, aj,
+        )  # fmt: skip
+        for c in range(4):
+            F[V_ADD + c, idx] = out[c]
+            F[A_ADD + c, idx] = out[4 + c]
+            F[J_ADD + c, idx] = out[8 + c]
     else:
         F[ADD_MASS, idx] += add_d
         F[PULL_MASS, idx] += pull_d

@@ -130,3 +130,48 @@ chain4_steps_unchecked: Any = _make_chain4_steps(sanitise=False)
 that yields finite values needs no sanitising, and a non-finite value never becomes finite
 again (inf and NaN propagate through ``keep*x``, ``x - y`` and ``+``), so a finite result
 proves that no step produced one. Callers check and fall back to ``chain4_steps``."""
+
+
+def _touch_typer(
+    typingctx: Any, v: Any, a: Any, j: Any, deltas: Any, dt: Any, av: Any, aa: Any, aj: Any
+) -> Any:
+    quad = types.UniTuple(types.float64, _LANES)
+    sig = types.UniTuple(types.float64, 3 * _LANES)(quad, quad, quad, quad, *([types.float64] * 4))
+    return sig, _touch_codegen
+
+
+def _touch_codegen(context: Any, builder: ir.IRBuilder, signature: Any, args: Any) -> Any:
+    tv, ta, tj, tdelta, dt, av, aa, aj = args
+    v, a, j, delta = (
+        _pack(builder, [builder.extract_value(t, lane) for lane in range(_LANES)])
+        for t in (tv, ta, tj, tdelta)
+    )
+    one = ir.Constant(_F64, 1.0)
+    vdt, vav, vaa, vaj = (_splat(builder, x) for x in (dt, av, aa, aj))
+    kv, ka, kj = (_splat(builder, builder.fsub(one, x)) for x in (av, aa, aj))
+    rate = builder.fdiv(delta, vdt)
+    v2 = builder.fadd(builder.fmul(vav, rate), builder.fmul(kv, v))
+    a2 = builder.fadd(
+        builder.fmul(vaa, builder.fdiv(builder.fsub(v2, v), vdt)), builder.fmul(ka, a)
+    )
+    j2 = builder.fadd(
+        builder.fmul(vaj, builder.fdiv(builder.fsub(a2, a), vdt)), builder.fmul(kj, j)
+    )
+    zero = ir.Constant(_VEC, [0.0] * _LANES)
+    finite = [builder.fcmp_ordered("==", builder.fsub(x, x), zero) for x in (v2, a2, j2)]
+    ok = builder.and_(builder.and_(finite[0], finite[1]), finite[2])
+    lanes = [
+        builder.extract_element(builder.select(ok, new, old), ir.Constant(ir.IntType(32), lane))
+        for new, old in ((v2, v), (a2, a), (j2, j))
+        for lane in range(_LANES)
+    ]
+    return context.make_tuple(builder, signature.return_type, lanes)
+
+
+chain4_touch: Any = intrinsic(_touch_typer)
+"""``chain4_touch(v, a, j, deltas, dt, alpha_v, alpha_a, alpha_j)`` inside numba kernels: one
+event step (SPEC 5) of the four chains at once, lane by lane the scalar ``chain_step`` with
+input rate ``deltas[lane] / dt``: ``v' = alpha_v*rate + (1 - alpha_v)*v``,
+``a' = alpha_a*((v' - v)/dt) + (1 - alpha_a)*a``, ``j' = alpha_j*((a' - a)/dt) + (1 - alpha_j)*j``;
+a lane whose v', a' or j' is not finite keeps its old values. Returns the flat 12-tuple
+``(v0..v3, a0..a3, j0..j3)``."""
