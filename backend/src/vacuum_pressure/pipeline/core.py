@@ -113,7 +113,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
                         self.bin_seq = seq
                         self.bin_end_ns = end
                         yield CoreBin(header, anchor, self)
-                if i < n:
+                if i < n and log.full:
                     log.flush(engine)  # out of room: replay, then go on with the rest
             self.bin_event_count = int(ls[K.LS_COUNTED])
             log.live = False
@@ -197,11 +197,16 @@ class _TickLog:
 
     Two sets of log arrays take turns: when one is complete (the chunk ended or the log is
     full) the replay thread replays it while the book pass writes the other. Everything that
-    reads or replaces per-tick state first waits for that replay (``wait``)."""
+    reads or replaces per-tick state first waits for that replay (``wait``).
+
+    The sets start small and double (up to ``LOG_ENTRIES``) whenever this thread had to wait
+    for a replay: a light stream keeps its few pages warm (a fresh page costs ~20 us here),
+    a busy one gets room to absorb the two threads' jitter."""
 
     LOG_ENTRIES = 1 << 17
+    LOG_ENTRIES_START = 1 << 13
     SYN_ROWS = 8
-    HEADER_ROWS = 1 << 15
+    HEADER_ROWS = 256  # per kernel call: emitted before the next (few live Python ints)
 
     def __init__(self, n_ticks: int) -> None:
         if (
@@ -210,18 +215,11 @@ class _TickLog:
             or self.HEADER_ROWS < 1
         ):
             raise ValueError("the tick log must have room for one record")
+        self.n_ticks = n_ticks
         self.HDR = np.zeros((self.HEADER_ROWS, K.N_HDR), dtype=np.int64)
         self.LS = np.zeros(K.N_LS, dtype=np.int64)
-        self._sets = [
-            (
-                np.zeros((self.LOG_ENTRIES, K.N_LOGI), dtype=np.int64),
-                np.zeros((self.LOG_ENTRIES, K.N_LOGF), dtype=np.float64),
-                np.zeros((self.SYN_ROWS, n_ticks), dtype=np.float64),
-                self.HDR,
-                self.LS,
-            )
-            for _ in range(2)
-        ]
+        self._capacity = min(self.LOG_ENTRIES_START, self.LOG_ENTRIES)
+        self._sets = [self._new_set(), self._new_set()]
         self._replays: list[Future[None] | None] = [None, None]
         self._current = 0
         self.arrays = self._sets[0]
@@ -229,6 +227,24 @@ class _TickLog:
         self.applied = 0
         self.live = False  # the latest bin emitted is the log replayed up to readable_pos
         self.readable_pos = 0
+
+    def _new_set(self) -> tuple[np.ndarray, ...]:
+        return (
+            np.zeros((self._capacity, K.N_LOGI), dtype=np.int64),
+            np.zeros((self._capacity, K.N_LOGF), dtype=np.float64),
+            np.zeros((self.SYN_ROWS, self.n_ticks), dtype=np.float64),
+            self.HDR,
+            self.LS,
+        )
+
+    @property
+    def full(self) -> bool:
+        """True when the log or the sync rows may lack room for the next record."""
+        LOGI, _, SYN = self.arrays[:3]
+        return bool(
+            self.LS[K.LS_LOG] + K.LOG_PER_RECORD > LOGI.shape[0]
+            or self.LS[K.LS_SYN] + K.SYN_PER_RECORD > SYN.shape[0]
+        )
 
     @property
     def pending(self) -> bool:
@@ -266,7 +282,11 @@ class _TickLog:
             replay = self._replays[self._current]  # the other set's earlier replay
             if replay is not None:
                 self._replays[self._current] = None
+                if not replay.done() and self._capacity < self.LOG_ENTRIES:
+                    self._capacity = min(2 * self._capacity, self.LOG_ENTRIES)  # more room
                 replay.result()
+            if self._sets[self._current][0].shape[0] < self._capacity:
+                self._sets[self._current] = self._new_set()
             self.arrays = self._sets[self._current]
         elif self.applied < end:
             self.wait()
