@@ -4,6 +4,9 @@ ends when an event touches them), or none until the end."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -329,3 +332,35 @@ def test_replays_in_the_replay_thread_keep_every_grid(esh4_records, read_every) 
     chunks = [records[i : i + 300] for i in range(0, records.shape[0], 300)]
     assert len(chunks) > 40
     _compare(config, "2023-12-25", "18:00", chunks, read_every)
+
+
+def test_log_sets_grow_while_the_replay_lags_and_grids_stay_exact(esh4_records) -> None:
+    # A slow replay thread makes the main thread wait at every switch of log sets: the sets
+    # must double up to their limit, and every bin and grid stay the eager path's.
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", "18:03")]
+    chunks = [records[i : i + 500] for i in range(0, records.shape[0], 500)]
+    replay = AbsoluteTickEngine.apply_log
+
+    def slow_in_the_replay_thread(self, *args, **kwargs):
+        if threading.current_thread().name.startswith("vp-tick-log"):
+            time.sleep(0.002)
+        return replay(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_TickLog, "LOG_ENTRIES_START", 16)
+        mp.setattr(_TickLog, "LOG_ENTRIES", 256)
+        mp.setattr(AbsoluteTickEngine, "apply_log", slow_in_the_replay_thread)
+        pipe = CorePipeline(config, "2023-12-25", "18:00")
+        assert pipe._log._capacity == 16
+        eager = list_bins(
+            CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=False), chunks, 5
+        )
+        for seq, frame in enumerate(stream_core_events(pipe, chunks)):
+            header, fields, last_ids = eager[seq]
+            assert frame.header == header
+            if seq % 5 == 0:
+                assert np.array_equal(_bits(frame.fields), _bits(fields)), f"bin {seq}"
+                assert np.array_equal(frame.last_event_id, last_ids)
+        assert seq == len(eager) - 1
+        assert pipe._log._capacity == 256
