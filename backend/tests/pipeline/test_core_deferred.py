@@ -17,6 +17,7 @@ from testdata import require_shared
 from vacuum_pressure.config import build_config, load_config
 from vacuum_pressure.engine import AbsoluteTickEngine
 from vacuum_pressure.engine import kernels as K
+from vacuum_pressure.errors import BookIntegrityError
 from vacuum_pressure.pipeline.core import CorePipeline, _TickLog, stream_core_events
 from vacuum_pressure.pipeline.frames import StaleFrameError
 from vacuum_pressure.source.dbn import DbnSource
@@ -364,3 +365,14 @@ def test_log_sets_grow_while_the_replay_lags_and_grids_stay_exact(esh4_records) 
                 assert np.array_equal(frame.last_event_id, last_ids)
         assert seq == len(eager) - 1
         assert pipe._log._capacity == 256
+
+
+def test_the_book_pass_refuses_factors_made_for_another_bin() -> None:
+    t0 = et_to_ns(DT, "09:00")
+    evs = build_stream([(0, 0, 0, 5, 0), (0, 1, 2, 5, 250_000)], base_tick=BASE_TICK, t0=t0)
+    pipe = CorePipeline(CONFIG, DT, "09:00")
+    engine, log = pipe._engine, pipe._log
+    _, bin_ends = engine.record_factors(evs["ts"], pipe.bin_end_ns + pipe.width_ns)
+    log.LS[K.LS_BIN_END] = pipe.bin_end_ns
+    with pytest.raises(BookIntegrityError, match="factors for another bin end"):
+        engine.run_book_logged(evs, 0, evs.shape[0], 0, pipe.emit_after_ns, bin_ends, log.arrays)

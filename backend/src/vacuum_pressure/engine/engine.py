@@ -93,10 +93,6 @@ class AbsoluteTickEngine:
         self.DA = np.zeros(K.N_DEFERRED_SCALARS, dtype=np.int64)
         self.PF = np.zeros((n_ticks + 1, K.N_FACTORS), dtype=np.float64)
         self.NK = np.zeros(n_ticks, dtype=np.int64)  # bin index of each tick's next advance
-        self._no_factors = (
-            np.zeros((K.N_FACTORS, 1), dtype=np.float64),
-            np.zeros(1, dtype=np.int64),
-        )
         self._deferred = False
         self._emit_after_ns = 0
         self.set_bin_width(100_000_000)
@@ -120,7 +116,6 @@ class AbsoluteTickEngine:
         if self._mechanics_args is None:
             self._mechanics_args = (
                 self.F, self.TT, self.TE, self.D, self.OK, self.OV, self.OU, self.S, self.CS,
-                self.DA, self.NK, self.PF,
             )  # fmt: skip
         return self._mechanics_args
 
@@ -253,46 +248,19 @@ class AbsoluteTickEngine:
         bin_end: int,
     ) -> tuple[int, int]:
         """Full processing until a record of a later bin; see ``kernels.run_until_bin_end``.
-        Eager engines only (a deferred one runs through ``run_bin``)."""
+        Eager engines only (a deferred one runs through ``run_book_logged``)."""
         if self.deferred:
-            raise ValueError("a deferred engine runs records through run_bin")
+            raise ValueError("a deferred engine runs records through run_book_logged")
         i, counted = start, 0
         while True:
             i, c = K.run_until_bin_end(
                 events, i, stop, skip_before, warm_before, bin_end,
-                *self._kernel_state(), *self._no_factors,
+                *self._kernel_state(),
             )  # fmt: skip
             counted += c
             self._check()
             if i >= stop or not self._grow_if_full():
                 return i, counted
-
-    def run_bin(
-        self,
-        events: np.ndarray,
-        start: int,
-        stop: int,
-        skip_before: int,
-        warm_before: int,
-        bin_end: int,
-        factors: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[int, int, int, int, bool, int, int]:
-        """The core path's ``run_until`` for a deferred engine, in one kernel call (more only to
-        grow the order table), which also reads what the bin header needs. Returns (next index,
-        records counted in the bin, best bid, best ask, book_valid, event count, anchor)."""
-        counted = 0
-        while True:
-            i, c, err, oor, full, bb, ba, valid, n_events, anchor = K.run_bin_with_top(
-                events, start, stop, skip_before, warm_before, bin_end,
-                *self._kernel_state(), *factors,
-            )  # fmt: skip
-            counted += c
-            if err or oor != self._oor_logged:
-                self._check()
-            if not full or i >= stop:
-                return i, counted, bb, ba, bool(valid), n_events, anchor
-            self._grow_table()
-            start = i
 
     def run_book_logged(
         self,

@@ -680,7 +680,7 @@ def run_book_only(EV, start, stop, stop_ts, F, D, OK, OV, OU, S):
 @_jit
 def run_until_bin_end(
     EV, start, stop, skip_before, warm_before, bin_end,
-    F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
+    F, TT, TE, D, OK, OV, OU, S, CS,
 ):  # fmt: skip
     """Process records until the first one that belongs to a later bin.
 
@@ -689,13 +689,10 @@ def run_until_bin_end(
     counted in the current bin until one with ts >= ``bin_end`` arrives (that one is not
     processed) or the order table is full (``table_full``). With ``CS[CS_CORE]`` set, every
     record first goes through the core path's anchoring rules, before the bin decision as in
-    the reference (re-checking the stopping record on the next call is a no-op). With the
-    deferred passive advance on, ``FAC[:, i]`` holds record i's first-step decay factors for
-    ``dt = FBE[i] - ts`` (``record_factors``), where ``FBE[i]`` must be ``bin_end``. Returns
+    the reference (re-checking the stopping record on the next call is a no-op). Eager
+    passive advance only (the deferred core path runs ``run_book_logged``). Returns
     (next index, records counted in the bin).
     """
-    deferred = DA[DA_ON] != 0
-    bin_k = (bin_end - DA[DA_EMIT_AFTER]) // DA[DA_WIDTH] if deferred else 0
     core = CS[CS_CORE] != 0
     i = start
     counted = 0
@@ -710,10 +707,6 @@ def run_until_bin_end(
             _core_pre_event(F, TT, TE, D, OK, OV, OU, S, CS, ts, e.action, e.price)
         if ts >= warm_before and ts >= bin_end:
             break
-        if deferred and FBE[i] != bin_end:
-            S[S_ERROR] = ERR_FACTORS
-            S[S_ERROR_A] = i
-            break
         if table_full(S):
             break  # the engine grows the table and calls again from i
         eid, t0, a0, p0, f0, t1, a1, sync = book_event(
@@ -721,16 +714,10 @@ def run_until_bin_end(
         )
         if sync:
             sync_rest_depth(F, D, S)
-        if deferred:
-            if t0 >= 0:
-                _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t0, a0, p0, f0, ts, eid)
-            if t1 >= 0:
-                _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, i, bin_k, t1, a1, 0.0, 0.0, ts, eid)
-        else:
-            if t0 >= 0:
-                touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
-            if t1 >= 0:
-                touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
+        if t0 >= 0:
+            touch(F, TT, TE, D, t0, a0, p0, f0, ts, eid)
+        if t1 >= 0:
+            touch(F, TT, TE, D, t1, a1, 0.0, 0.0, ts, eid)
         CS[CS_COUNT] += 1
         if ts >= warm_before:
             counted += 1
@@ -738,24 +725,6 @@ def run_until_bin_end(
         if S[S_ERROR] != ERR_NONE:
             break
     return i, counted
-
-
-@_jit
-def run_bin_with_top(
-    EV, start, stop, skip_before, warm_before, bin_end,
-    F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
-):  # fmt: skip
-    """``run_until_bin_end``, returning with it what a bin header needs, in one call:
-    (next index, counted, error code, out-of-range count, order table full, best bid, best ask,
-    book_valid, event count, anchor)."""
-    i, counted = run_until_bin_end(
-        EV, start, stop, skip_before, warm_before, bin_end,
-        F, TT, TE, D, OK, OV, OU, S, CS, DA, NK, PF, FAC, FBE,
-    )  # fmt: skip
-    return (
-        i, counted, S[S_ERROR], S[S_OOR], table_full(S), S[S_BB], S[S_BA], S[S_BOOK_VALID],
-        S[S_EVENTS], S[S_ANCHOR],
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -911,22 +880,11 @@ def materialize_all(F, TT, DA, NK, PF):
 
 
 @_jit
-def _touch_deferred(F, TT, TE, D, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, ts, eid):
-    """``touch`` after catching up; the tick's next advance is the end of bin ``bin_k``, with
-    record r's factors."""
-    if idx < 0 or idx >= TT.size:
-        return
-    rest = np.float64(D[0, idx] + D[1, idx])
-    _touch_deferred_rest(
-        F, TT, TE, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, rest, ts, eid
-    )
-
-
-@_jit
 def _touch_deferred_rest(
     F, TT, TE, DA, NK, PF, FAC, r, bin_k, idx, add_d, pull_d, fill_d, rest, ts, eid
 ):  # fmt: skip
-    """``_touch_deferred`` with the tick's resting depth after the event given as ``rest``."""
+    """``touch_rest`` after catching the tick up (deferred passive advance); its next
+    advance is the end of bin ``bin_k``, with record r's factors ``FAC[:, r]``."""
     catch_up_tick(F, TT, DA, NK, PF, idx)
     touch_rest(F, TT, TE, rest, idx, add_d, pull_d, fill_d, ts, eid)
     NK[idx] = bin_k
