@@ -4,6 +4,7 @@ ends when an event touches them), or none until the end."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 
@@ -12,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventgen import OP_PLAIN_CLEAR, build_stream, small_config_raw
+from eventgen import ES_TICK, OP_PLAIN_CLEAR, build_stream, small_config_raw
 from testdata import require_shared
 from vacuum_pressure.config import build_config, load_config
 from vacuum_pressure.engine import AbsoluteTickEngine
 from vacuum_pressure.engine import kernels as K
-from vacuum_pressure.errors import BookIntegrityError
+from vacuum_pressure.errors import BookIntegrityError, OutOfRangePriceError
+from vacuum_pressure.events import ACTION_ADD, SIDE_BID
 from vacuum_pressure.pipeline.core import CorePipeline, _TickLog, stream_core_events
 from vacuum_pressure.pipeline.frames import StaleFrameError
 from vacuum_pressure.source.dbn import DbnSource
@@ -376,3 +378,102 @@ def test_the_book_pass_refuses_factors_made_for_another_bin() -> None:
     log.LS[K.LS_BIN_END] = pipe.bin_end_ns
     with pytest.raises(BookIntegrityError, match="factors for another bin end"):
         engine.run_book_logged(evs, 0, evs.shape[0], 0, pipe.emit_after_ns, bin_ends, log.arrays)
+
+
+def _stream_with_a_bad_price() -> np.ndarray:
+    """20 adds 150 ms apart, an add far off the grid, then one more record 0.5 s later."""
+    t0 = et_to_ns(DT, "09:00")
+    evs = build_stream([(0, i, i, 5, 150_000) for i in range(20)], base_tick=BASE_TICK, t0=t0)
+    bad = evs[-1:].copy()
+    bad["ts"] = int(evs["ts"][-1]) + 50 * MS
+    bad["action"], bad["side"], bad["order_id"] = ACTION_ADD, SIDE_BID, 999
+    bad["price"], bad["size"] = 30_000 * ES_TICK, 1
+    evs = np.concatenate([evs, bad, evs[-1:]])
+    evs["ts"][-1] = int(bad["ts"][0]) + 500 * MS
+    return evs
+
+
+@pytest.mark.parametrize("defer", [True, False])
+def test_an_error_comes_after_the_bins_closed_before_it(defer: bool) -> None:
+    # fail_on_out_of_range: the bins before the bad record are emitted first, and a later
+    # feed goes on from there, as in the per-bin loop (eager form: the reference for both).
+    evs = _stream_with_a_bad_price()
+    pipe = CorePipeline(CONFIG, DT, "09:00", fail_on_out_of_range=True,
+                        defer_passive_advance=defer)  # fmt: skip
+    got = []
+    with pytest.raises(OutOfRangePriceError):
+        got.extend(b.header for b in pipe.feed(evs))
+    later = evs[-1:].copy()
+    later["ts"] = int(evs["ts"][-1]) + 300 * MS
+    after = [b.header for b in pipe.feed(later)]
+    assert len(got) == 30  # 20 adds 150 ms apart from 09:00: bins 0..29 closed
+    assert [h.bin_seq for h in after] == list(range(30, 38))
+
+
+def test_a_feed_left_early_keeps_its_bin_readable_and_stops_the_pipeline(esh4_records) -> None:
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", "18:01")]
+    eager = CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=False)
+    expected = [(b.header, b.fields.copy()) for b in eager.feed(records)][:100]
+    pipe = CorePipeline(config, "2023-12-25", "18:00")
+    for frame in pipe.feed(records):
+        if frame.header.bin_seq == 99:
+            break
+    # The generator is closed; the bin the consumer held is still the current one.
+    assert frame.header == expected[99][0]
+    assert np.array_equal(_bits(frame.fields), _bits(expected[99][1]))
+    for call in (lambda: pipe.export_state(), lambda: pipe.feed(records)):
+        with pytest.raises(RuntimeError, match="abandoned inside its chunk"):
+            call()
+    fresh = CorePipeline(config, "2023-12-25", "18:00")
+    pipe.import_state(fresh.export_state())  # a state import starts it over
+    assert len(list(pipe.feed(records))) >= 590
+
+
+def test_export_state_is_refused_inside_a_feed_that_logged_nothing() -> None:
+    t0 = et_to_ns(DT, "09:00")
+    trades = build_stream([(4, 0, 0, 1, 150_000)] * 12, base_tick=BASE_TICK, t0=t0)
+    pipe = CorePipeline(CONFIG, DT, "09:00")
+    frames = pipe.feed(trades)
+    next(frames)
+    with pytest.raises(RuntimeError, match="between two feed calls"):
+        pipe.export_state()
+    frames.close()
+
+
+def test_after_each_feed_the_grid_stands_where_the_per_bin_loop_leaves_it(esh4_records) -> None:
+    # Between feeds the deferred clock is the end of the bin before the current one, as the
+    # per-bin loop leaves it: materialized there, the grid is the eager one.
+    config, records = esh4_records
+    records = records[records["ts"] < et_to_ns("2023-12-25", "18:02")]
+    chunks = [records[i : i + 2_500] for i in range(0, records.shape[0], 2_500)]
+    eager = CorePipeline(config, "2023-12-25", "18:00", defer_passive_advance=False)
+    deferred = CorePipeline(config, "2023-12-25", "18:00")
+    for chunk in chunks:
+        list(eager.feed(chunk))
+        list(deferred.feed(chunk))
+        engine = deferred.engine
+        clock = deferred.bin_end_ns - deferred.width_ns
+        assert engine.advanced_to_ns == (clock if clock > deferred.emit_after_ns else 0)
+        engine.materialize()
+        assert np.array_equal(_bits(engine.F), _bits(eager.engine.F))
+
+
+def _run_in_child(config, records, out) -> None:
+    out.put(len(list(stream_core_events(CorePipeline(config, "2023-12-25", "18:00"), records))))
+
+
+def test_a_forked_child_replays_with_its_own_thread(esh4_records) -> None:
+    config, records = esh4_records
+    chunks = [records[:5_000], records[5_000:10_000]]
+    list(stream_core_events(CorePipeline(config, "2023-12-25", "18:00"), chunks))  # parent's
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_run_in_child, args=(config, chunks, out))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the child hung waiting for the parent's replay thread"
+    assert out.get(timeout=5) > 0

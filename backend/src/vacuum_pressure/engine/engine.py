@@ -288,14 +288,23 @@ class AbsoluteTickEngine:
             start = i
 
     def apply_log(
-        self, factors: np.ndarray, log: tuple[np.ndarray, ...], start: int, stop: int
+        self,
+        factors: np.ndarray,
+        log: tuple[np.ndarray, ...],
+        start: int,
+        stop: int,
+        clock_k: int = 0,
     ) -> None:
-        """Replay entries ``start:stop`` of a ``run_book_logged`` log on the per-tick state."""
+        """Replay entries ``start:stop`` of a ``run_book_logged`` log on the per-tick state,
+        then move the deferred clock to bin ``clock_k``'s end if it stands earlier (the end of
+        the bin before the pipeline's current one, where the per-bin loop leaves it)."""
         LOGI, LOGF, SYN = log[:3]
         K.apply_log(
             self.F, self.TT, self.TE, self.DA, self.NK, self.PF, factors, LOGI, LOGF, SYN,
             start, stop,
         )  # fmt: skip
+        if clock_k > self.DA[K.DA_CLOCK_K]:
+            self.DA[K.DA_CLOCK_K] = clock_k
 
     def spot_and_mid(self, bb: int, ba: int) -> tuple[int, float]:
         """Spot (tick-rounded mid, half up) and mid in dollars; (0, 0.0) without both sides

@@ -8,6 +8,7 @@ a ``CoreBin`` of views into the engine's arrays (copy what you keep).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from ..config import InstrumentConfig
 from ..engine import AbsoluteTickEngine
 from ..engine import kernels as K
+from ..errors import BookIntegrityError, OutOfRangePriceError
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
 from .frames import BinHeader, CoreBin, StaleFrameError
@@ -40,6 +42,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
     ) -> None:
         self.config = config
         self._log = _TickLog(config.n_absolute_ticks)
+        self._inside = False  # a feed's generator has started and not finished
+        self._abandoned: str | None = None  # why this pipeline cannot go on, if so
         self._engine = AbsoluteTickEngine(
             config.n_absolute_ticks,
             config.tick_int,
@@ -60,6 +64,8 @@ class CorePipeline(BinnedPipeline[CoreBin]):
 
     def feed(self, events: np.ndarray) -> Iterator[CoreBin]:
         """Process one chunk of records (EVENT_DTYPE, file order); yield the bins it closes."""
+        if self._abandoned is not None:
+            raise RuntimeError(self._abandoned)
         return self._run_core(events)
 
     def _run_core(self, events: np.ndarray) -> Iterator[CoreBin]:
@@ -74,6 +80,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         engine = self._engine
         log = self._log
         ls = log.LS
+        self._inside = True
         factors, bin_ends = engine.record_factors(
             events["ts"], self.bin_end_ns, self.warmup_start_ns
         )
@@ -87,7 +94,11 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         spot, mid, book_valid = 0, 0.0, False
         try:
             while i < n:
-                i = engine.run_book_logged(events, i, n, skip, warm, bin_ends, log.arrays)
+                error: Exception | None = None
+                try:
+                    i = engine.run_book_logged(events, i, n, skip, warm, bin_ends, log.arrays)
+                except (BookIntegrityError, OutOfRangePriceError) as exc:
+                    error = exc  # after the bins closed before the bad record
                 rows = log.HDR[: ls[K.LS_HDR]].tolist()
                 ls[K.LS_HDR] = 0
                 log.live = True
@@ -113,14 +124,33 @@ class CorePipeline(BinnedPipeline[CoreBin]):
                         self.bin_seq = seq
                         self.bin_end_ns = end
                         yield CoreBin(header, anchor, self)
+                if error is not None:
+                    raise error
                 if i < n and log.full:
-                    log.flush(engine)  # out of room: replay, then go on with the rest
+                    log.flush(engine, self._clock_k())  # out of room: replay, go on
             self.bin_event_count = int(ls[K.LS_COUNTED])
             log.live = False
-        except BaseException:
-            log.flush(engine, background=False)
+        except GeneratorExit:
+            # The consumer stopped inside the chunk: its current bin stays readable, but the
+            # book ran ahead of it, so this pipeline can neither go on nor export a state.
+            self._abandoned = (
+                f"a feed was abandoned inside its chunk (at core bin {self.bin_seq - 1}), "
+                "after the book had run ahead of it: import a state or start a new pipeline"
+            )
+            self._inside = False
             raise
-        log.flush(engine)
+        except BaseException:
+            self._inside = False
+            log.flush(engine, self._clock_k(), background=False)
+            raise
+        self._inside = False
+        log.flush(engine, self._clock_k())
+
+    def _clock_k(self) -> int:
+        """The deferred clock the per-bin loop leaves: the end of the bin before the one
+        records now go into (bin k ends at emit_after + k * width)."""
+        since = int(self._log.LS[K.LS_BIN_END]) - self.width_ns - self.emit_after_ns
+        return max(0, since // self.width_ns)
 
     def finish(self) -> Iterator[CoreBin]:
         """End of data: the last partial bin if it holds records; the per-tick state is then
@@ -171,7 +201,9 @@ class CorePipeline(BinnedPipeline[CoreBin]):
     def export_state(self) -> dict[str, Any]:
         """Everything needed to resume exactly from here (engine and bin clock), between two
         ``feed`` calls."""
-        if self._log.pending:
+        if self._abandoned is not None:
+            raise RuntimeError(self._abandoned)
+        if self._inside or self._log.pending:
             raise RuntimeError("export_state is for between two feed calls, not inside one")
         self._log.wait()
         return {
@@ -181,14 +213,24 @@ class CorePipeline(BinnedPipeline[CoreBin]):
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Resume from ``export_state`` output of a pipeline with the same settings."""
-        self._log.wait()
+        self._log.discard()
         self._engine.import_state(state["engine"])
+        self._abandoned = None
         self.bin_seq, self.bin_end_ns, self.bin_event_count = (int(x) for x in state["clock"])
 
 
-_REPLAYER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vp-tick-log")
-"""One process-wide thread replays finished tick logs while the book pass goes on (the
-replay kernel releases the GIL, so the two run on two cores)."""
+def _start_replayer() -> None:
+    """One process-wide thread replays finished tick logs while the book pass goes on (the
+    replay kernel releases the GIL, so the two run on two cores). A forked child gets its own
+    (the parent's thread does not exist there); a pipeline with replays in flight at the fork
+    is not usable in the child."""
+    global _REPLAYER
+    _REPLAYER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vp-tick-log")
+
+
+_REPLAYER: ThreadPoolExecutor
+_start_replayer()
+os.register_at_fork(after_in_child=_start_replayer)
 
 
 class _TickLog:
@@ -210,7 +252,7 @@ class _TickLog:
 
     def __init__(self, n_ticks: int) -> None:
         if (
-            self.LOG_ENTRIES < K.LOG_PER_RECORD
+            min(self.LOG_ENTRIES, self.LOG_ENTRIES_START) < K.LOG_PER_RECORD
             or self.SYN_ROWS < K.SYN_PER_RECORD
             or self.HEADER_ROWS < 1
         ):
@@ -261,6 +303,14 @@ class _TickLog:
                 self._replays[k] = None
                 replay.result()
 
+    def discard(self) -> None:
+        """Drop what is logged and not replayed (the per-tick state is about to be replaced)."""
+        self.wait()
+        self.live = False
+        self.applied = 0
+        for slot in (K.LS_LOG, K.LS_SYN, K.LS_HDR):
+            self.LS[slot] = 0
+
     def replay_to(self, engine: AbsoluteTickEngine) -> None:
         """Bring the per-tick state up to date: earlier logs, and this one up to the latest
         bin's position while it is readable."""
@@ -269,14 +319,19 @@ class _TickLog:
             engine.apply_log(self.factors, self.arrays, self.applied, self.readable_pos)
             self.applied = self.readable_pos
 
-    def flush(self, engine: AbsoluteTickEngine, *, background: bool = True) -> None:
-        """Replay every entry left (in the replay thread, or here and now), then start afresh
-        on the other set of arrays."""
-        end = int(self.LS[K.LS_LOG])
+    def flush(self, engine: AbsoluteTickEngine, clock_k: int, *, background: bool = True) -> None:
+        """Replay every entry left (in the replay thread, or here and now) and move the
+        deferred clock to bin ``clock_k``'s end, then start afresh on the other set of
+        arrays."""
+        start, end = self.applied, int(self.LS[K.LS_LOG])
         self.live = False  # the engine's event count now tells if a bin is current
-        if self.applied < end and background:
+        # The set is handed over (or replayed) whatever happens next: start afresh now.
+        self.applied = 0
+        self.LS[K.LS_LOG] = 0
+        self.LS[K.LS_SYN] = 0
+        if start < end and background:
             self._replays[self._current] = _REPLAYER.submit(
-                engine.apply_log, self.factors, self.arrays, self.applied, end
+                engine.apply_log, self.factors, self.arrays, start, end, clock_k
             )
             self._current ^= 1
             replay = self._replays[self._current]  # the other set's earlier replay
@@ -288,12 +343,9 @@ class _TickLog:
             if self._sets[self._current][0].shape[0] < self._capacity:
                 self._sets[self._current] = self._new_set()
             self.arrays = self._sets[self._current]
-        elif self.applied < end:
+        else:
             self.wait()
-            engine.apply_log(self.factors, self.arrays, self.applied, end)
-        self.applied = 0
-        self.LS[K.LS_LOG] = 0
-        self.LS[K.LS_SYN] = 0
+            engine.apply_log(self.factors, self.arrays, start, end, clock_k)
 
 
 def stream_core_events(pipeline: CorePipeline, chunks: Iterable[np.ndarray]) -> Iterator[CoreBin]:

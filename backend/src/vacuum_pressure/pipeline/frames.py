@@ -142,11 +142,11 @@ class CoreBin:
 
     @property
     def tick_int(self) -> int:
-        return self._pipeline.engine.tick_int
+        return self._pipeline.config.tick_int
 
     @property
     def n_rows(self) -> int:
-        return self._pipeline.engine.n_ticks
+        return self._pipeline.config.n_absolute_ticks
 
     @property
     def tick_abs_start(self) -> int:
