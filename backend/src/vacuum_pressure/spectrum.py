@@ -16,6 +16,7 @@ rather than in numba, because NumPy's SIMD results may differ from libm in the l
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,14 @@ class ProjectionModel:
     """Weight of the cubic term."""
     damping_lambda: float = 0.0
     """Multiply projections by ``exp(-damping_lambda * h)`` when > 0 (h in seconds)."""
+
+    def __post_init__(self) -> None:
+        for name in ("cubic_scale", "damping_lambda"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise SpectrumError(
+                    f"projection_{name} {value!r} is invalid: expected a finite number >= 0"
+                )
 
 
 DEFAULT_PROJECTION = ProjectionModel()
@@ -89,11 +98,6 @@ class SpectrumKernel:
     ) -> None:
         if n_cells < 1:
             raise SpectrumError(f"n_cells = {n_cells} is invalid: expected an integer >= 1")
-        if projection.cubic_scale < 0 or projection.damping_lambda < 0:
-            raise SpectrumError(
-                f"projection model {projection} is invalid: cubic_scale and damping_lambda "
-                "must be >= 0"
-            )
         if track_margin < 0:
             raise SpectrumError(f"track_margin = {track_margin} is invalid: expected ticks >= 0")
         self.n_cells = n_cells

@@ -145,7 +145,7 @@ def test_corrupt_capture_files_are_reported(
         (["--mode", "regime", "--micro-windows", "0,25"], "--micro-windows '0,25'"),
         (["--projection-damping-lambda", "-0.5", "--product-type", "future_mbo", "--symbol",
           "MNQH6", "--dt", "2026-02-06", "--start-time", "09:30"],
-         "--projection-damping-lambda -0.5"),
+         "projection_damping_lambda -0.5"),
     ],
 )  # fmt: skip
 def test_invalid_flag_values_are_refused(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import re
 from pathlib import Path
 
@@ -53,13 +52,7 @@ def config_from_args(args: argparse.Namespace) -> InstrumentConfig:
 
 
 def projection_from_args(args: argparse.Namespace) -> ProjectionModel:
-    """The projection model the flags ask for (the weight and the damping must be >= 0)."""
-    for flag, value in (
-        ("--projection-cubic-scale", args.projection_cubic_scale),
-        ("--projection-damping-lambda", args.projection_damping_lambda),
-    ):
-        if not (math.isfinite(value) and value >= 0):
-            raise VPError(f"{flag} {value!r} is invalid: expected a number >= 0")
+    """The projection model the flags ask for (``ProjectionModel`` checks its numbers)."""
     return ProjectionModel(
         use_cubic=bool(args.projection_use_cubic),
         cubic_scale=float(args.projection_cubic_scale),

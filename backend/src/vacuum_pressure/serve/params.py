@@ -14,7 +14,7 @@ from typing import Any
 from ..config import PRODUCT_TYPES
 from ..errors import VPError
 from ..source.resolve import SYMBOL_RE
-from ..spectrum import ProjectionModel
+from ..spectrum import ProjectionModel, SpectrumError
 from ..timeutil import parse_clock, parse_date
 
 SPEED_MIN = 0.1
@@ -67,14 +67,11 @@ def parse_speed(raw: Any, name: str = "speed") -> float:
     return value
 
 
-def _non_negative(raw: str, name: str) -> float:
+def _number(raw: str, name: str) -> float:
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise RequestError(f"{name} {raw!r} is invalid: expected a finite number >= 0")
-    return value
+        raise RequestError(f"{name} {raw!r} is invalid: expected a finite number >= 0") from None
 
 
 def _flag(raw: str, name: str) -> bool:
@@ -116,17 +113,20 @@ def parse_stream_params(
         raise RequestError(str(exc)) from None
     speed = parse_speed(_text(query, "speed", repr(default_speed)))
     cubic = query.get("projection_use_cubic")
-    projection = ProjectionModel(
-        use_cubic=base.use_cubic if not cubic else _flag(cubic, "projection_use_cubic"),
-        cubic_scale=_non_negative(
-            _text(query, "projection_cubic_scale", repr(base.cubic_scale)),
-            "projection_cubic_scale",
-        ),
-        damping_lambda=_non_negative(
-            _text(query, "projection_damping_lambda", repr(base.damping_lambda)),
-            "projection_damping_lambda",
-        ),
-    )
+    try:
+        projection = ProjectionModel(  # it checks its numbers
+            use_cubic=base.use_cubic if not cubic else _flag(cubic, "projection_use_cubic"),
+            cubic_scale=_number(
+                _text(query, "projection_cubic_scale", repr(base.cubic_scale)),
+                "projection_cubic_scale",
+            ),
+            damping_lambda=_number(
+                _text(query, "projection_damping_lambda", repr(base.damping_lambda)),
+                "projection_damping_lambda",
+            ),
+        )
+    except SpectrumError as exc:
+        raise RequestError(str(exc)) from None
     return StreamParams(product_type, symbol, dt, start_time, speed, projection)
 
 
