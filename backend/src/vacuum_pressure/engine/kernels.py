@@ -503,21 +503,6 @@ def ema_alpha(dt, tau):
     return 1.0 - math.exp(-ratio)
 
 
-@_jit
-def chain_step(rate, dt, v, a, j, av, aa, aj):
-    """One step of the v/a/j EMA chain for an input rate with the EMA factors ``av, aa, aj``
-    (they depend on dt only, so a touch computes them once for its four chains); non-finite
-    results keep the old values."""
-    v2 = av * rate + (1.0 - av) * v
-    dv = (v2 - v) / dt
-    a2 = aa * dv + (1.0 - aa) * a
-    da = (a2 - a) / dt
-    j2 = aj * da + (1.0 - aj) * j
-    if not (math.isfinite(v2) and math.isfinite(a2) and math.isfinite(j2)):
-        return v, a, j
-    return v2, a2, j2
-
-
 @_jit_inline
 def recompute_forces(F, idx):
     F[PRESSURE, idx] = (
@@ -558,8 +543,8 @@ def touch_rest(F, TT, TE, rest, idx, add_d, pull_d, fill_d, ts, eid):
         av = ema_alpha(dt, TAU_V)
         aa = ema_alpha(dt, TAU_A)
         aj = ema_alpha(dt, TAU_J)
-        # The four chains (add, pull, fill, rest_depth) as one 4-lane vector: ``chain_step``
-        # lane by lane, with the same operations (``simd.chain4_touch``).
+        # The four chains (add, pull, fill, rest_depth) step as one 4-lane vector, each lane
+        # the scalar SPEC 5 step with the same operations (``simd.chain4_touch``).
         out = chain4_touch(
             (F[V_ADD, idx], F[V_PULL, idx], F[V_FILL, idx], F[V_REST, idx]),
             (F[A_ADD, idx], F[A_PULL, idx], F[A_FILL, idx], F[A_REST, idx]),

@@ -170,7 +170,7 @@ def _touch_codegen(context: Any, builder: ir.IRBuilder, signature: Any, args: An
 
 chain4_touch: Any = intrinsic(_touch_typer)
 """``chain4_touch(v, a, j, deltas, dt, alpha_v, alpha_a, alpha_j)`` inside numba kernels: one
-event step (SPEC 5) of the four chains at once, lane by lane the scalar ``chain_step`` with
+event step (SPEC 5) of the four chains at once, lane by lane the scalar step with
 input rate ``deltas[lane] / dt``: ``v' = alpha_v*rate + (1 - alpha_v)*v``,
 ``a' = alpha_a*((v' - v)/dt) + (1 - alpha_a)*a``, ``j' = alpha_j*((a' - a)/dt) + (1 - alpha_j)*j``;
 a lane whose v', a' or j' is not finite keeps its old values. Returns the flat 12-tuple

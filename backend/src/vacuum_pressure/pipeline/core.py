@@ -21,7 +21,7 @@ from ..engine import kernels as K
 from ..errors import BookIntegrityError, OutOfRangePriceError
 from ..timeutil import et_to_ns
 from .binning import BinnedPipeline, drive
-from .frames import BinHeader, CoreBin, StaleFrameError
+from .frames import CoreBin, StaleFrameError
 
 SOFT_REANCHOR_ET = "09:30"
 SOFT_REANCHOR_AFTER_EVENTS = 10_000
@@ -87,8 +87,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         log.factors = factors
         ls[K.LS_BIN_END] = self.bin_end_ns
         ls[K.LS_COUNTED] = self.bin_event_count
-        skip, warm, width = self.warmup_start_ns, self.emit_after_ns, self.width_ns
-        new_header = tuple.__new__
+        skip, warm = self.warmup_start_ns, self.emit_after_ns
         i = 0
         top: tuple[int, int, int] | None = None
         spot, mid, book_valid = 0, 0.0, False
@@ -108,21 +107,10 @@ class CorePipeline(BinnedPipeline[CoreBin]):
                         spot, mid = engine.spot_and_mid(bb, ba)
                         book_valid = engine.book_valid_for(bb, ba, bool(valid))
                     log.readable_pos = pos
-                    # ``_close_bin``, inline (once per bin); the bins after the first are
-                    # empty: the same top, nothing logged.
-                    end = self.bin_end_ns
-                    seq = self.bin_seq
-                    while end < next_end:
-                        header = new_header(
-                            BinHeader,
-                            (seq, end - width, end, counted, event_id, mid, spot, bb, ba,
-                             book_valid),
-                        )  # fmt: skip
-                        seq += 1
-                        end += width
-                        counted = 0
-                        self.bin_seq = seq
-                        self.bin_end_ns = end
+                    self.bin_event_count = counted
+                    while self.bin_end_ns < next_end:
+                        # The bins after the first are empty: the same top, nothing logged.
+                        header = self._close_bin(event_id, mid, spot, bb, ba, book_valid)
                         yield CoreBin(header, anchor, self)
                 if error is not None:
                     raise error
@@ -203,7 +191,7 @@ class CorePipeline(BinnedPipeline[CoreBin]):
         ``feed`` calls."""
         if self._abandoned is not None:
             raise RuntimeError(self._abandoned)
-        if self._inside or self._log.pending:
+        if self._inside:
             raise RuntimeError("export_state is for between two feed calls, not inside one")
         self._log.wait()
         return {
@@ -287,10 +275,6 @@ class _TickLog:
             self.LS[K.LS_LOG] + K.LOG_PER_RECORD > LOGI.shape[0]
             or self.LS[K.LS_SYN] + K.SYN_PER_RECORD > SYN.shape[0]
         )
-
-    @property
-    def pending(self) -> bool:
-        return self.applied < self.LS[K.LS_LOG]
 
     def readable(self) -> bool:
         """True if the latest bin's grid can still be had by replaying up to its position."""
