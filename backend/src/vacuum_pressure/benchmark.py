@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     events = source.read_all()
     decode_s = time.perf_counter() - t0
-    warm_start, _ = warmup_bounds_ns(args.dt, args.start_time)
+    warm_start, emit_after = warmup_bounds_ns(args.dt, args.start_time)
     if args.end_time:
         _, end_ns = warmup_bounds_ns(args.dt, args.end_time)
         late = np.flatnonzero(events["ts"] >= end_ns)  # the first such record, in file order
@@ -202,7 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     # Warm the JIT caches (compile or load) on records around the start, so that bins are
     # emitted and every timed kernel, the spectrum's too, is ready before the clock starts.
     ts = events["ts"]
-    _, emit_after = warmup_bounds_ns(args.dt, args.start_time)
     warm = events[(ts >= emit_after - 2 * NS_PER_S) & (ts < emit_after + 3 * NS_PER_S)]
     run_core(config, args.dt, args.start_time, warm, args.fail_on_out_of_range, True)
     core = run_core(config, args.dt, args.start_time, events, args.fail_on_out_of_range)

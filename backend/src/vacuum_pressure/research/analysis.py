@@ -89,8 +89,7 @@ def _params_json(params: RegimeParams | ExperimentParams) -> dict[str, Any]:
 
 def _state_codes(series: BinSeries) -> np.ndarray:
     """The spectrum state per cell: 1 pressure (score >= threshold), -1 vacuum, 0 neutral."""
-    t = series.geometry.threshold_neutral
-    return np.where(series.score >= t, 1, np.where(series.score <= -t, -1, 0))
+    return edge_states(series.score, series.geometry.threshold_neutral)
 
 
 def _state_shares(state: np.ndarray) -> dict[str, float]:
@@ -497,8 +496,7 @@ def default(series: BinSeries, params: DefaultParams) -> dict[str, Any]:
         "n_bins": series.n,
         "hours": _hours(series),
         "summary": summary,
-        "state_shares": {
-            "all": _state_shares(state),
+        "state_shares": {  # all cells: ``summary``'s state_share_*
             "above": _state_shares(state[:, above]),
             "below": _state_shares(state[:, below]),
         },

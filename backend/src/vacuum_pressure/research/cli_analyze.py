@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import replacing
 from ..config import load_config
 from ..errors import VPError
 from ..interrupt import interruptible
@@ -157,13 +158,14 @@ def load_series(args: argparse.Namespace, dt: str | None) -> BinSeries:
     (``dt``: the session date, ``input_dt(args)``)."""
     root = args.lake_root or lake_root()
     if args.capture_dir or args.dataset_id:
+        window = _window_ns(args, dt)  # refused before any table is read
         config = load_config(args.config)
         series = (
             load_capture(args.capture_dir, config)
             if args.capture_dir
             else load_published(root, args.dataset_id, config)
         )
-        return _in_window(series, args, *_window_ns(args, dt))
+        return _in_window(series, args, *window)
     if not (args.product_type and args.symbol and args.dt):
         raise VPError("pipeline input needs --product-type, --symbol and --dt")
     from ..pipeline.replay import serve_bins
@@ -395,8 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json_output:
         out = Path(args.json_output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-        out.with_suffix(".html").write_text(render_report(result, series))
+        with replacing(out) as fh:
+            fh.write(text + "\n")
+        with replacing(out.with_suffix(".html")) as fh:
+            fh.write(render_report(result, series))
         logger.info("wrote %s and %s", out, out.with_suffix(".html"))
         brief = {k: v for k, v in result.items() if k not in ("runs", "trades")}
         if "page_composite" in brief:
