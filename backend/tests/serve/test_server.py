@@ -44,6 +44,14 @@ async def _next_bin(ws: Any) -> tuple[dict[str, Any], pa.Table]:
         assert head["type"] == "ack", head
 
 
+async def _until(ws: Any, type_: str) -> dict[str, Any]:
+    """The next text message of ``type_`` (frames already in flight before it are skipped)."""
+    while True:
+        msg = await asyncio.wait_for(ws.recv(), 30)
+        if isinstance(msg, str) and (data := json.loads(msg)).get("type") == type_:
+            return data
+
+
 def _assert_same(head: dict[str, Any], table: pa.Table, ref: ServeBin) -> None:
     expected = ref.header.as_dict()
     for name, value in expected.items():
@@ -243,11 +251,7 @@ def test_controls_pause_speed_and_invalid(server: Server) -> None:
             await ws.recv()
             await _next_bin(ws)
             await ws.send(json.dumps({"type": "pause"}))
-            while True:  # frames already in flight may precede the ack
-                msg = await ws.recv()
-                if isinstance(msg, str) and json.loads(msg).get("type") == "ack":
-                    assert json.loads(msg) == {"type": "ack", "op": "pause"}
-                    break
+            assert await _until(ws, "ack") == {"type": "ack", "op": "pause"}
             with pytest.raises(TimeoutError):  # paused: nothing arrives
                 await asyncio.wait_for(ws.recv(), 0.6)
             await ws.send(json.dumps({"type": "set_speed", "speed": 0}))
@@ -272,12 +276,9 @@ def test_seek_lands_on_the_requested_bin_with_identical_values(
 ) -> None:
     async def seek(ws: Any, time_et: str) -> dict[str, Any]:
         await ws.send(json.dumps({"type": "seek", "time_et": time_et}))
-        while True:
-            msg = await asyncio.wait_for(ws.recv(), 30)
-            if isinstance(msg, str):
-                data = json.loads(msg)
-                if data.get("type") == "ack" and data["op"] == "seek":
-                    return data
+        while (data := await _until(ws, "ack"))["op"] != "seek":
+            pass
+        return data
 
     async def go() -> None:
         async with websockets.connect(server.url(), max_size=None) as ws:
@@ -340,11 +341,7 @@ def test_a_binary_control_frame_is_answered_with_an_error(server: Server) -> Non
             await ws.recv()
             await _next_bin(ws)
             await ws.send(json.dumps({"type": "pause"}).encode())
-            while True:  # frames already in flight may precede the reply
-                msg = await asyncio.wait_for(ws.recv(), 30)
-                if isinstance(msg, str) and json.loads(msg)["type"] == "error":
-                    assert "binary" in json.loads(msg)["message"]
-                    break
+            assert "binary" in (await _until(ws, "error"))["message"]
             await _next_bin(ws)  # not paused, still streaming
 
     _run(go())

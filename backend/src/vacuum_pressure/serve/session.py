@@ -424,8 +424,7 @@ class ReplaySession:
                         break
                     # While seeking, bins up to and including the target go out unpaced: the
                     # clock is re-anchored when the target bin lands.
-                    fast = ff_target is not None
-                    if not fast:
+                    if ff_target is None:
                         self.clock.wait_until(bin_end)
                     t_in = time.perf_counter_ns()
                     first = first_ingest or t_in
